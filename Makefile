@@ -1,0 +1,51 @@
+# exif-service: `make run` serves the whole API locally, `make test` runs every test.
+# Both do their own set-up (virtualenv, pinned dependencies, ExifTool) and reuse it next time.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+EXIFTOOL := layers/exiftool/build/host/exiftool/.version
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup lint format typecheck bench check-template clean
+
+setup: $(STAMP) $(EXIFTOOL)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(EXIFTOOL):
+	$(MAKE) -C layers/exiftool host
+
+run: setup
+	PORT=$(PORT) $(BIN)/exif-service serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/ruff check functions tests bench
+	$(BIN)/ruff format --check functions tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+lint: setup
+	$(BIN)/ruff check functions tests bench
+	$(BIN)/ruff format --check functions tests bench
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format functions tests bench
+	$(BIN)/ruff check --fix functions tests bench
+
+bench: setup
+	$(BIN)/python -m bench $(if $(CORPUS),--corpus $(CORPUS),)
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^exif-service' > requirements.lock
+
+clean:
+	rm -rf $(VENV) layers/exiftool/build .exif-service

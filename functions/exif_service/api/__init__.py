@@ -1,0 +1,1 @@
+"""HTTP: the app factory, authentication, and one package per public surface."""

@@ -1,0 +1,135 @@
+"""The mechanism that turns domain errors into each surface's own error responses.
+
+Each surface declares a status table and an envelope renderer (`api/<surface>/errors.py`) and
+builds its route class with `route_class_for()`; the route class catches domain errors,
+request-validation errors and unexpected faults around every endpoint of that surface. Paths
+that match no route (404/405) and bodies over the size limit are rendered by `render_for_path`,
+which picks the surface from the path prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from exif_service.domain.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+Renderer = Callable[[int, ServiceError | None, str], Response]
+
+
+@dataclass(frozen=True)
+class Surface:
+    """How one public API reports errors."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    status_table: Mapping[type[ServiceError], int]
+    render: Renderer  # (status, domain error or None, request id) -> response
+    messages: Mapping[int, str] = field(default_factory=dict)
+
+    def status_for(self, error: ServiceError) -> int:
+        for cls in type(error).__mro__:
+            if cls in self.status_table:
+                return self.status_table[cls]
+        return 500
+
+    def respond(self, error: ServiceError, request_id: str) -> Response:
+        return self.render(self.status_for(error), error, request_id)
+
+
+_SURFACES: list[Surface] = []
+
+
+def register_surface(surface: Surface) -> Surface:
+    _SURFACES[:] = [s for s in _SURFACES if s.name != surface.name] + [surface]
+    _SURFACES.sort(key=lambda s: -max(len(p) for p in s.prefixes))
+    return surface
+
+
+def surface_for_path(path: str) -> Surface | None:
+    best: tuple[int, Surface] | None = None
+    for surface in _SURFACES:
+        for prefix in surface.prefixes:
+            if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), surface)
+    return best[1] if best else None
+
+
+def request_id_of(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if not rid:
+        rid = uuid.uuid4().hex
+        request.state.request_id = rid
+    return str(rid)
+
+
+def render_for_path(
+    path: str, status: int, error: ServiceError | None, request_id: str
+) -> Response:
+    """An error response in the envelope of the surface that owns `path`."""
+    from fastapi.responses import JSONResponse
+
+    surface = surface_for_path(path)
+    if surface is None:
+        message = error.message if error else _DEFAULT_MESSAGES.get(status, "Error")
+        return JSONResponse({"message": message}, status_code=status)
+    return surface.render(status, error, request_id)
+
+
+_DEFAULT_MESSAGES = {
+    400: "Invalid request parameters",
+    401: "Invalid API key",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "File too large",
+    500: "An error occurred while processing your request",
+}
+
+
+def default_message(status: int) -> str:
+    return _DEFAULT_MESSAGES.get(status, "Error")
+
+
+def route_class_for(surface: Surface) -> type[APIRoute]:
+    """An APIRoute subclass that renders every failure in `surface`'s envelope."""
+
+    class SurfaceRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            original = super().get_route_handler()
+
+            async def handler(request: Request) -> Response:
+                rid = request_id_of(request)
+                try:
+                    return await original(request)
+                except ServiceError as exc:
+                    return surface.respond(exc, rid)
+                except RequestValidationError as exc:
+                    log.info("invalid request on %s: %s", surface.name, _summary(exc))
+                    return surface.render(400, None, rid)
+                except HTTPException as exc:
+                    cause = exc.__cause__
+                    if isinstance(cause, ServiceError):
+                        return surface.respond(cause, rid)
+                    return surface.render(exc.status_code, None, rid)
+                except Exception:
+                    log.exception("unhandled error on %s (request id %s)", surface.name, rid)
+                    return surface.render(500, None, rid)
+
+            return handler
+
+    SurfaceRoute.__name__ = f"{surface.name.title()}Route"
+    return SurfaceRoute
+
+
+def _summary(exc: RequestValidationError) -> str:
+    return "; ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())[:300]

@@ -1,0 +1,70 @@
+"""Reading the caller's file or URL out of a request: multipart, JSON, form or query."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+
+from exif_service.domain.errors import BadRequest
+from exif_service.services.sources import Source
+
+_MAX_JSON = 64 * 1024
+
+
+async def read_form(request: Request, max_files: int = 1) -> FormData:
+    """Parse a multipart or urlencoded body with limits on parts and field sizes."""
+    try:
+        return await request.form(max_files=max_files, max_fields=100, max_part_size=1024 * 1024)
+    except HTTPException as exc:
+        raise BadRequest("The multipart body could not be read.") from exc
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > _MAX_JSON:
+        raise BadRequest("The JSON body is too large.")
+    try:
+        data = json.loads(body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest("Malformed JSON body.") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("The JSON body must be an object.")
+    return data
+
+
+async def file_or_url(request: Request) -> AsyncIterator[Source]:
+    """A `file` upload or a `url` (JSON body, form field or query parameter), exactly one."""
+    content_type = request.headers.get("content-type", "").lower()
+    url: Any = request.query_params.get("url")
+    form: FormData | None = None
+    upload: UploadFile | None = None
+    try:
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            form = await read_form(request)
+            field = form.get("file")
+            if isinstance(field, UploadFile):
+                upload = field
+            elif field not in (None, ""):
+                raise BadRequest("The file field must be a file upload.")
+            url = form.get("url") or url
+        elif content_type.startswith("application/json"):
+            data = await read_json(request)
+            url = data.get("url") or url
+        if url is not None and not isinstance(url, str):
+            raise BadRequest("The url must be a string.")
+        if upload is not None and url:
+            raise BadRequest("Provide either a file or a url, not both.")
+        if upload is None and not url:
+            raise BadRequest("Provide a file (multipart field 'file') or a url.")
+        if upload is not None:
+            yield Source(stream=upload.file, file_name=upload.filename or "file")
+        else:
+            yield Source(url=url)
+    finally:
+        if form is not None:
+            await form.close()

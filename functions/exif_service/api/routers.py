@@ -1,0 +1,11 @@
+"""The routers of every endpoint group, for the local all-in-one app."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def all_routers() -> list[APIRouter]:
+    from exif_service.api.v1.router import download_router, extract_router, remove_router
+
+    return [extract_router, remove_router, download_router]

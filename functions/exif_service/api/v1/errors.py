@@ -1,0 +1,43 @@
+"""v1 surface errors: `{"success": false, "error": "..."}` with the v1 status codes."""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+from exif_service.api.errors import Surface, default_message, register_surface, route_class_for
+from exif_service.domain import errors as e
+
+STATUS = {
+    e.BadRequest: 400,
+    e.Unauthorized: 401,
+    e.Forbidden: 403,
+    e.NotFound: 404,
+    e.Gone: 410,
+    e.FileTooLarge: 413,
+    e.UnsupportedFile: 415,
+    e.QuotaExceeded: 429,
+    e.ServiceUnavailable: 503,
+    e.EngineFailure: 500,
+}
+
+
+def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONResponse:
+    # domain messages are written to be shown; anything else gets the generic text
+    message = error.message if error is not None else default_message(status)
+    body: dict[str, object] = {"success": False, "error": message}
+    if status >= 500:
+        body["requestId"] = request_id
+    if isinstance(error, e.PlanRequired | e.QuotaExceeded):
+        body["upgradeUrl"] = "/pricing"
+    return JSONResponse(body, status_code=status)
+
+
+SURFACE = register_surface(
+    Surface(
+        name="v1",
+        prefixes=("/api/v1/extract", "/api/v1/remove", "/api/v1/uploads", "/download-cleaned"),
+        status_table=STATUS,
+        render=render,
+    )
+)
+V1Route = route_class_for(SURFACE)

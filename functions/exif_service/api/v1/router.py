@@ -1,0 +1,94 @@
+"""The v1 surface (exiftools.com-compatible): extract, remove, and the cleaned-file download."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+
+from exif_service.api.auth import api_account, v1_key
+from exif_service.api.deps import BlobsDep, SettingsDep
+from exif_service.api.inputs import file_or_url
+from exif_service.api.v1.errors import V1Route
+from exif_service.api.v1.schemas import present_job
+from exif_service.domain.accounts import Account
+from exif_service.engine.operations import StripKeep
+from exif_service.services.extract import extract_file, find_extraction
+from exif_service.services.quota import charge_account
+from exif_service.services.remove import cleaned_file, remove_metadata
+from exif_service.services.sources import Source, materialize
+from exif_service.store.blobs import content_disposition
+
+
+def _required_owner(request: Request) -> Account:
+    return api_account(v1_key(request))
+
+
+def _optional_owner(request: Request) -> Account | None:
+    raw = v1_key(request)
+    return api_account(raw) if raw is not None else None
+
+
+KeyOwner = Annotated[Account, Depends(_required_owner)]
+OptionalKeyOwner = Annotated[Account | None, Depends(_optional_owner)]
+FileOrUrl = Annotated[Source, Depends(file_or_url)]
+
+extract_router = APIRouter(route_class=V1Route, tags=["v1"])
+remove_router = APIRouter(route_class=V1Route, tags=["v1"])
+download_router = APIRouter(route_class=V1Route, tags=["v1"])
+
+
+@extract_router.post("/api/v1/extract")
+def extract(owner: KeyOwner, source: FileOrUrl, blobs: BlobsDep) -> JSONResponse:
+    """Extract every metadata tag of an uploaded file or a URL, synchronously."""
+    with charge_account(owner), materialize(source) as local:
+        job = extract_file(local, owner.user_id, blobs)
+    return JSONResponse(present_job(job))
+
+
+@extract_router.get("/api/v1/extract/{job_uuid}")
+def get_extraction(job_uuid: str, owner: OptionalKeyOwner, blobs: BlobsDep) -> JSONResponse:
+    """A stored extraction; with a key, only that key owner's extractions are found."""
+    job = find_extraction(job_uuid, owner.user_id if owner else None, blobs)
+    return JSONResponse(present_job(job, lookup=True))
+
+
+@remove_router.post("/api/v1/remove")
+def remove(
+    request: Request,
+    owner: KeyOwner,
+    source: FileOrUrl,
+    blobs: BlobsDep,
+    settings: SettingsDep,
+    keep: str = "safe",
+) -> JSONResponse:
+    """Strip all metadata (keeping colour profile and orientation unless `keep=none`)."""
+    mode = StripKeep.NONE if keep == "none" else StripKeep.SAFE
+    with charge_account(owner), materialize(source) as local:
+        job = remove_metadata(local, owner.user_id, blobs, mode)
+    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    body = {
+        "success": True,
+        "status": job.status.value,
+        "uuid": job.uuid,
+        "fileName": job.file_name,
+        "downloadUrl": f"{base}/download-cleaned/{job.uuid}",
+    }
+    return JSONResponse(body)
+
+
+@download_router.get("/download-cleaned/{job_uuid}")
+def download_cleaned(job_uuid: str, blobs: BlobsDep, settings: SettingsDep) -> Response:
+    """The cleaned file, under the caller's original name, for 24 hours after removal."""
+    cleaned = cleaned_file(job_uuid, blobs)
+    if settings.download_redirects:
+        url = blobs.presigned_get(
+            cleaned.key, cleaned.file_name, cleaned.content_type, settings.presign_ttl_s
+        )
+        return RedirectResponse(url, status_code=302)
+    return StreamingResponse(
+        blobs.stream(cleaned.key),
+        media_type=cleaned.content_type,
+        headers={"Content-Disposition": content_disposition(cleaned.file_name)},
+    )

@@ -1,0 +1,47 @@
+"""v1 wire format: the report presented as the exiftools.com-style `metadata` object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exif_service.domain.jobs import Job
+from exif_service.domain.report import MetadataReport
+
+# The documented example names these groups in lower case; every other group keeps its name.
+_RENAMED = {"EXIF": "exif", "IPTC": "iptc", "XMP": "xmp"}
+
+
+def present_metadata(report: MetadataReport) -> dict[str, Any]:
+    """Groups by family-0 name, with `File` opening on the caller's Name, Size and Type."""
+    out: dict[str, Any] = {}
+    for group, tags in report.groups.items():
+        if group == "File":
+            out["File"] = {
+                "Name": report.file_name,
+                "Size": report.size,
+                "Type": report.mime_type,
+                **tags,
+            }
+        else:
+            out[_RENAMED.get(group, group)] = dict(tags)
+    if "File" not in out:
+        out["File"] = {"Name": report.file_name, "Size": report.size, "Type": report.mime_type}
+    return out
+
+
+def present_job(job: Job, *, lookup: bool = False) -> dict[str, Any]:
+    """A stored extraction as POST /extract (or, with `lookup`, GET /extract/{uuid}) shows it."""
+    body: dict[str, Any] = {
+        "success": job.status.value != "failed",
+        "status": job.status.value,
+        "fileName": job.file_name,
+        "uuid": job.uuid,
+    }
+    if lookup:
+        body["filename"] = job.file_name  # the GET example spells it this way
+        body["operation"] = job.operation.value
+    if job.report is not None:
+        body["metadata"] = present_metadata(MetadataReport.from_dict(job.report))
+    if job.error:
+        body["error"] = job.error
+    return body

@@ -1,0 +1,1 @@
+"""Plain data and rules: no web framework, no AWS SDK, no subprocesses."""

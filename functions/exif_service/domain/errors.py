@@ -1,0 +1,86 @@
+"""Domain errors. Each surface maps these types to its own status codes and envelopes.
+
+ServiceError
+ +-- BadRequest               the caller sent something unusable (400)
+ |    +-- UnsafeTag           a tag name or value that could become an ExifTool option
+ |    +-- UnsafeUrl           a URL that is not http(s) or reaches a non-public address
+ |    +-- FetchFailed         the URL could not be downloaded
+ +-- Unauthorized             no credentials, or credentials we do not know (401)
+ +-- Forbidden                known caller, not allowed (403)
+ |    +-- PlanRequired        the feature or key needs a higher plan (403 + upgradeUrl)
+ +-- NotFound                 nothing with that id for this caller (404)
+ +-- Gone                     it existed but its retention window has passed (410)
+ +-- FileTooLarge             over the size limit (413)
+ +-- UnsupportedFile          the engine cannot read or write this kind of file (415)
+ +-- QuotaExceeded            the daily plan limit is used up (429)
+ +-- ServiceUnavailable       a configured dependency is missing (503)
+ +-- EngineFailure            ExifTool failed, hung or died (500, details logged only)
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error the service reports to a caller; `message` is safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ServiceError):
+    pass
+
+
+class UnsafeTag(BadRequest):
+    pass
+
+
+class UnsafeUrl(BadRequest):
+    pass
+
+
+class FetchFailed(BadRequest):
+    pass
+
+
+class Unauthorized(ServiceError):
+    pass
+
+
+class Forbidden(ServiceError):
+    pass
+
+
+class PlanRequired(Forbidden):
+    pass
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Gone(ServiceError):
+    pass
+
+
+class FileTooLarge(ServiceError):
+    pass
+
+
+class UnsupportedFile(ServiceError):
+    pass
+
+
+class QuotaExceeded(ServiceError):
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class ServiceUnavailable(ServiceError):
+    pass
+
+
+class EngineFailure(ServiceError):
+    pass

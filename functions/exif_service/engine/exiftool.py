@@ -1,0 +1,283 @@
+"""A small pool of persistent `exiftool -stay_open` processes.
+
+Why not pyexiftool: its `execute()` blocks on the pipe with no deadline, and a hung ExifTool
+must be killed and replaced without taking the request thread with it. This driver reads both
+pipes through a selector with a deadline, kills and replaces a process that hangs or dies, and
+checks every argument stays on its own line (see domain/tags.py).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import itertools
+import logging
+import os
+import queue
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from exif_service.domain.errors import EngineFailure, ServiceUnavailable
+from exif_service.domain.tags import check_argument
+
+log = logging.getLogger(__name__)
+
+# Versions before this floor read DjVu and file names unsafely (CVE-2021-22204, CVE-2022-23935)
+# and miss later parser fixes.
+CVE_NOTE = "CVE-2021-22204, CVE-2022-23935 and later parser fixes"
+
+
+@dataclass(frozen=True)
+class ExifToolResult:
+    stdout: str
+    stderr: str
+
+
+class EngineTimeout(EngineFailure):
+    pass
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to kill the worker when the server process dies, so none is orphaned."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class ExifToolProcess:
+    """One `-stay_open` ExifTool; not thread-safe, the pool hands it to one caller at a time."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, perl: str, script: Path) -> None:
+        self._command = [perl, str(script), "-stay_open", "True", "-@", "-"]
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._seq = itertools.count(1)
+        self.id = next(self._ids)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        env = {**os.environ, "LC_ALL": "C.UTF-8"}
+        bundled_lib = Path("/opt/perl/lib")
+        if bundled_lib.is_dir():
+            env["PERL5LIB"] = str(bundled_lib)
+        self._proc = subprocess.Popen(  # noqa: S603 - fixed command, arguments go through stdin
+            self._command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+            close_fds=True,
+        )
+
+    def execute(self, args: Sequence[str], timeout: float) -> ExifToolResult:
+        """Run one command; raise EngineFailure if the process dies or exceeds `timeout`."""
+        if not self.alive:
+            self.start()
+        proc = self._proc
+        assert proc is not None and proc.stdin and proc.stdout and proc.stderr
+        n = next(self._seq)
+        marker = f"{{ready{n}}}".encode()
+        lines = [check_argument(a) for a in args]
+        payload = "\n".join([*lines, "-echo4", f"{{ready{n}}}", f"-execute{n}", ""])
+        try:
+            proc.stdin.write(payload.encode("utf-8"))
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            self.kill()
+            raise EngineFailure("The metadata engine stopped unexpectedly.") from exc
+        out, err = self._read_until(proc.stdout, proc.stderr, marker, timeout)
+        return ExifToolResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+    def _read_until(
+        self, stdout: IO[bytes], stderr: IO[bytes], marker: bytes, timeout: float
+    ) -> tuple[bytes, bytes]:
+        deadline = time.monotonic() + timeout
+        buffers = {stdout.fileno(): bytearray(), stderr.fileno(): bytearray()}
+        done = {stdout.fileno(): False, stderr.fileno(): False}
+        with selectors.DefaultSelector() as sel:
+            sel.register(stdout, selectors.EVENT_READ)
+            sel.register(stderr, selectors.EVENT_READ)
+            while not all(done.values()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.kill()
+                    raise EngineTimeout("Processing the file took too long and was stopped.")
+                for key, _ in sel.select(remaining):
+                    fd = key.fd
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        self.kill()
+                        raise EngineFailure("The metadata engine stopped unexpectedly.")
+                    buffers[fd] += chunk
+                    if buffers[fd].rstrip().endswith(marker):
+                        done[fd] = True
+                        sel.unregister(key.fileobj)
+        out, err = (bytes(buffers[stdout.fileno()]), bytes(buffers[stderr.fileno()]))
+        return _strip_marker(out, marker), _strip_marker(err, marker)
+
+    def kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.kill()
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        """Ask ExifTool to leave, then make sure it has."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None and proc.stdin is not None:
+            try:
+                proc.stdin.write(b"-stay_open\nFalse\n")
+                proc.stdin.flush()
+                proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+def _strip_marker(data: bytes, marker: bytes) -> bytes:
+    idx = data.rfind(marker)
+    return data[:idx] if idx >= 0 else data
+
+
+class ExifToolPool:
+    """A fixed number of warm ExifTool processes shared by all request threads."""
+
+    def __init__(self, perl: str, script: Path, size: int, timeout: float) -> None:
+        self._perl = perl
+        self._script = script
+        self._timeout = timeout
+        self._size = size
+        self._idle: queue.LifoQueue[ExifToolProcess] = queue.LifoQueue()
+        self._all: list[ExifToolProcess] = []
+        self._lock = threading.Lock()
+        self.version: str | None = None
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def start(self, min_version: float) -> None:
+        """Start one process, check the ExifTool version, and fill the pool lazily later."""
+        if not self._script.exists():
+            raise ServiceUnavailable(
+                f"ExifTool not found at {self._script}; run `make -C layers/exiftool host`."
+            )
+        with self._lock:
+            if self.version is not None:
+                return
+            for _ in range(self._size):
+                process = ExifToolProcess(self._perl, self._script)
+                self._all.append(process)
+                self._idle.put(process)
+        version = self.run(["-ver"]).stdout.strip()
+        try:
+            number = float(version)
+        except ValueError as exc:
+            raise ServiceUnavailable(f"Could not read the ExifTool version ({version!r}).") from exc
+        if number < min_version:
+            self.close()
+            raise ServiceUnavailable(
+                f"ExifTool {version} is older than {min_version:.2f}, the lowest version this "
+                f"service accepts ({CVE_NOTE}); build the pinned one with "
+                "`make -C layers/exiftool host`."
+            )
+        self.version = version
+
+    def warm(self) -> None:
+        """Start every process now (Lambda init phase, server start-up) instead of on demand."""
+        held = [self._idle.get() for _ in range(self._size)]
+        try:
+            for process in held:
+                if not process.alive:
+                    process.start()
+        finally:
+            for process in held:
+                self._idle.put(process)
+
+    @contextmanager
+    def _checkout(self) -> Iterator[ExifToolProcess]:
+        try:
+            process = self._idle.get(timeout=self._timeout * 2)
+        except queue.Empty as exc:
+            raise EngineFailure("The metadata engine is busy; try again.") from exc
+        try:
+            yield process
+        finally:
+            self._idle.put(process)
+
+    def run(self, args: Sequence[str], timeout: float | None = None) -> ExifToolResult:
+        """Run one ExifTool command on a warm process; a dead process is replaced and retried."""
+        limit = timeout or self._timeout
+        with self._checkout() as process:
+            try:
+                return process.execute(args, limit)
+            except EngineTimeout:
+                log.warning("exiftool process %s timed out and was replaced", process.id)
+                raise
+            except EngineFailure:
+                log.warning("exiftool process %s died; retrying on a new one", process.id)
+                return process.execute(args, limit)
+
+    def close(self) -> None:
+        for process in self._all:
+            process.close()
+
+
+_pool: ExifToolPool | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool() -> ExifToolPool:
+    """The process-wide pool, started (and version-checked) on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            from exif_service.settings import get_settings
+
+            settings = get_settings()
+            pool = ExifToolPool(
+                settings.perl_path,
+                settings.exiftool_path,
+                settings.exiftool_pool_size,
+                settings.exiftool_timeout_s,
+            )
+            pool.start(settings.exiftool_min_version)
+            _pool = pool
+        return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop every ExifTool process (server exit, tests)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+atexit.register(shutdown_pool)

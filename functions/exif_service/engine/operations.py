@@ -1,0 +1,148 @@
+"""Read, strip and write metadata: the operations every surface is built from."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from exif_service.domain.errors import EngineFailure, UnsupportedFile
+from exif_service.domain.report import MetadataReport, build_report
+from exif_service.domain.tags import TagName, check_value
+from exif_service.engine.exiftool import ExifToolPool, ExifToolResult
+
+log = logging.getLogger(__name__)
+
+# File types ExifTool identifies but that are not media: reading them tells the caller nothing.
+_NOT_MEDIA = frozenset({"TXT", "JSON", "HTML", "XML", "CSV"})
+_WRITE_REFUSALS = re.compile(
+    r"Can't currently write|Writing of .* (?:files )?is not supported|Can't write|"
+    r"not yet supported|Unknown file type|File format error|Not a valid",
+    re.IGNORECASE,
+)
+
+
+class StripKeep(StrEnum):
+    """What a strip leaves in place."""
+
+    SAFE = "safe"  # ICC colour profile and orientation, so the picture looks the same
+    NONE = "none"  # nothing at all
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    file_type: str
+    mime_type: str
+    orientation: int | None
+
+
+@dataclass(frozen=True)
+class WriteTag:
+    tag: TagName
+    value: str | None  # None deletes the tag
+
+
+def read_metadata(pool: ExifToolPool, path: Path, *, file_name: str) -> MetadataReport:
+    """The canonical report of one file, as `exiftool -j -G` sees it."""
+    raw = _read_json(pool, ["-j", "-G"], path)
+    report = build_report(raw, file_name=file_name, size=path.stat().st_size, server_path=str(path))
+    _ensure_media(report.file_type, raw)
+    return report
+
+
+def read_numeric(pool: ExifToolPool, path: Path) -> dict[str, Any]:
+    """Numeric values keyed `Family1:Tag` (`IFD0:Make`, `ExifIFD:FNumber`), duplicates kept."""
+    raw = _read_json(pool, ["-j", "-G1", "-n", "-a"], path)
+    _ensure_media(str(raw.get("File:FileType", "")), raw)
+    return {k: v for k, v in raw.items() if k != "SourceFile"}
+
+
+def strip_metadata(
+    pool: ExifToolPool, src: Path, dst: Path, keep: StripKeep = StripKeep.SAFE
+) -> FileFacts:
+    """Write `src` without metadata to `dst`, without re-encoding the image data."""
+    facts = quick_facts(pool, src)
+    args = ["-all="]
+    if keep is StripKeep.SAFE:
+        # `--icc_profile:all` spares the colour profile from `-all=`; the orientation read
+        # above is written back in the same pass (much cheaper than `-tagsfromfile @`).
+        args.append("--icc_profile:all")
+        if facts.orientation and facts.orientation != 1:
+            args.append(f"-EXIF:Orientation#={facts.orientation}")
+    _write(pool, args, src, dst)
+    return facts
+
+
+def write_tags(
+    pool: ExifToolPool, src: Path, dst: Path, tags: Sequence[WriteTag], *, overwrite: bool = False
+) -> None:
+    """Write tags to a copy of `src` at `dst`; `overwrite` clears existing metadata first."""
+    args: list[str] = []
+    if overwrite:
+        args += ["-all=", "--icc_profile:all"]
+    for item in tags:
+        if item.value is None:
+            args.append(f"-{item.tag.arg}=")
+        else:
+            args.append(f"-{item.tag.arg}={check_value(item.tag.arg, item.value)}")
+    _write(pool, args, src, dst)
+
+
+def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
+    """File type, MIME type and orientation, read without parsing the rest of the metadata."""
+    raw = _read_json(
+        pool,
+        ["-j", "-n", "-G", "-fast2", "-File:FileType", "-File:MIMEType", "-EXIF:Orientation"],
+        path,
+    )
+    _ensure_media(str(raw.get("File:FileType", "")), raw)
+    orientation = raw.get("EXIF:Orientation")
+    return FileFacts(
+        file_type=str(raw.get("File:FileType")),
+        mime_type=str(raw.get("File:MIMEType") or "application/octet-stream"),
+        orientation=orientation if isinstance(orientation, int) else None,
+    )
+
+
+def _read_json(
+    pool: ExifToolPool, args: list[str], path: Path, *, strict: bool = True
+) -> dict[str, Any]:
+    result = pool.run([*args, "-charset", "filename=utf8", str(path)])
+    try:
+        records = json.loads(result.stdout) if result.stdout.strip() else []
+    except json.JSONDecodeError as exc:
+        log.error("exiftool printed unparseable JSON: %s", result.stderr[:500])
+        raise EngineFailure("The metadata engine returned an unreadable report.") from exc
+    if not records or not isinstance(records[0], dict):
+        if not strict:
+            return {}
+        raise UnsupportedFile("This file type is not supported: no metadata could be read.")
+    record: dict[str, Any] = records[0]
+    return record
+
+
+def _ensure_media(file_type: str, raw: dict[str, Any]) -> None:
+    error = raw.get("ExifTool:Error") or raw.get("Error")
+    if not file_type or file_type in _NOT_MEDIA:
+        reason = "it is not an image or media file" if file_type else "its format is unknown"
+        raise UnsupportedFile(f"This file type is not supported: {reason}.")
+    if error and not raw.get("File:MIMEType"):
+        raise UnsupportedFile("This file could not be read: it is damaged or not a media file.")
+
+
+def _write(pool: ExifToolPool, args: list[str], src: Path, dst: Path) -> None:
+    result: ExifToolResult = pool.run(
+        [*args, "-charset", "filename=utf8", "-m", "-o", str(dst), str(src)]
+    )
+    if dst.exists() and dst.stat().st_size > 0:
+        return
+    message = result.stderr.strip() or result.stdout.strip()
+    log.info("exiftool refused to write: %s", message.replace(str(src), "<input>")[:300])
+    if _WRITE_REFUSALS.search(message):
+        raise UnsupportedFile("This file type cannot be written: metadata can only be read.")
+    raise UnsupportedFile("This file could not be processed: it is damaged or not supported.")

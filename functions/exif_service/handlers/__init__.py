@@ -1,0 +1,1 @@
+"""One module per Lambda function; each wires only its own router or event handler."""

@@ -1,0 +1,6 @@
+"""Lambda: POST /api/v1/extract and GET /api/v1/extract/{uuid}."""
+
+from exif_service.api.v1.router import extract_router
+from exif_service.handlers.http import http_handler
+
+handler = http_handler(extract_router)

@@ -1,0 +1,1 @@
+"""The local runtime: an embedded AWS emulator (moto's server) and its persistence."""

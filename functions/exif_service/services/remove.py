@@ -1,0 +1,68 @@
+"""Strip a file's metadata, keep the clean copy for 24 hours, and serve it back."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from exif_service.domain.errors import Gone, NotFound
+from exif_service.domain.jobs import Job, JobStatus, Operation
+from exif_service.engine.exiftool import get_pool
+from exif_service.engine.operations import StripKeep, strip_metadata
+from exif_service.engine.workspace import safe_extension
+from exif_service.services.sources import LocalFile
+from exif_service.settings import get_settings
+from exif_service.store.blobs import Blobs
+from exif_service.store.jobs import get_job, save_job
+
+
+@dataclass(frozen=True)
+class CleanedFile:
+    key: str
+    file_name: str
+    content_type: str
+
+
+def remove_metadata(
+    local: LocalFile, owner_id: str | None, blobs: Blobs, keep: StripKeep = StripKeep.SAFE
+) -> Job:
+    """Strip the file, store the clean copy under `results/`, and record the job."""
+    job_uuid = str(uuid.uuid4())
+    clean = local.workdir / f"clean.{safe_extension(local.file_name)}"
+    facts = strip_metadata(get_pool(), local.path, clean, keep)
+    key = f"results/{job_uuid}/clean.{safe_extension(local.file_name)}"
+    blobs.put_file(key, clean, facts.mime_type)
+    now = datetime.now(UTC)
+    job = Job(
+        uuid=job_uuid,
+        operation=Operation.REMOVE,
+        status=JobStatus.COMPLETED,
+        file_name=local.file_name,
+        owner_id=owner_id,
+        created_at=now,
+        result_key=key,
+        content_type=facts.mime_type,
+        download_expires_at=now + timedelta(hours=get_settings().download_ttl_hours),
+    )
+    save_job(job, blobs)
+    return job
+
+
+def cleaned_file(job_uuid: str, blobs: Blobs, now: datetime | None = None) -> CleanedFile:
+    """The clean file of a remove job while its 24-hour window is open."""
+    try:
+        uuid.UUID(job_uuid)
+    except ValueError as exc:
+        raise NotFound("No cleaned file found with the given UUID.") from exc
+    job = get_job(job_uuid, blobs)
+    if job is None or job.operation is not Operation.REMOVE or job.result_key is None:
+        raise NotFound("No cleaned file found with the given UUID.")
+    expires = job.download_expires_at
+    if expires is not None and (now or datetime.now(UTC)) >= expires:
+        raise Gone("The cleaned file has expired: downloads are kept for 24 hours.")
+    return CleanedFile(
+        key=job.result_key,
+        file_name=job.file_name,
+        content_type=job.content_type or "application/octet-stream",
+    )

@@ -1,0 +1,74 @@
+"""One settings model for the whole service, read from `EXIF_SERVICE_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_LAMBDA_EXIFTOOL = Path("/opt/exiftool/exiftool")
+_HOST_EXIFTOOL = _REPO_ROOT / "layers" / "exiftool" / "build" / "host" / "exiftool" / "exiftool"
+
+
+def _default_exiftool() -> Path:
+    return _LAMBDA_EXIFTOOL if _LAMBDA_EXIFTOOL.exists() else _HOST_EXIFTOOL
+
+
+def _default_perl() -> str:
+    bundled = Path("/opt/perl/bin/perl")
+    return str(bundled) if bundled.exists() else "perl"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told from outside; validated once per process."""
+
+    model_config = SettingsConfigDict(env_prefix="EXIF_SERVICE_", extra="ignore")
+
+    # engine
+    exiftool_path: Path = Field(default_factory=_default_exiftool)
+    perl_path: str = Field(default_factory=_default_perl)
+    exiftool_min_version: float = 13.50
+    exiftool_pool_size: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    exiftool_timeout_s: float = 30.0
+    max_image_pixels: int = 100_000_000
+
+    # requests and files
+    max_upload_bytes: int = 25 * MB
+    allow_private_urls: bool = False
+    fetch_connect_timeout_s: float = 5.0
+    fetch_read_timeout_s: float = 15.0
+    fetch_max_redirects: int = 5
+    public_base_url: str | None = None
+    # Serve downloads as redirects to presigned S3 URLs (AWS) or stream them (local emulator).
+    download_redirects: bool = False
+    download_ttl_hours: int = 24
+    presign_ttl_s: int = 300
+
+    # storage
+    table_prefix: str = "exif-service"
+    bucket: str = "exif-service-files"
+    region: str = "us-east-1"
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+
+    # plans
+    free_daily_limit: int = 5
+    pro_daily_limit: int = 300
+    public_daily_limit_per_ip: int = 20
+
+    # local runtime
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".exif-service")
+
+    def table_name(self, model: str) -> str:
+        """The DynamoDB table that holds `model` in this deployment."""
+        return f"{self.table_prefix}-{model}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,33 @@
+"""Cached boto3 clients, created on first use so an emulator can be started first."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from exif_service.settings import get_settings
+
+
+@cache
+def client(service: Any) -> Any:
+    """A boto3 client for `service` on the configured endpoint and region."""
+    settings = get_settings()
+    config = Config(
+        retries={"max_attempts": 3, "mode": "standard"},
+        signature_version="s3v4" if service == "s3" else None,
+        s3={"addressing_style": "path"} if settings.aws_endpoint_url else None,
+    )
+    return boto3.client(
+        service,
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=config,
+    )
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests, and the local server after it starts the emulator)."""
+    client.cache_clear()

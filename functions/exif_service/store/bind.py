@@ -1,0 +1,37 @@
+"""Bind the pynamodb models to this deployment's table names and endpoint, once."""
+
+from __future__ import annotations
+
+from pynamodb.models import Model
+
+from exif_service.settings import Settings
+from exif_service.store.models import ALL_MODELS, table_key
+
+_bound: tuple[str, str | None] | None = None
+
+
+def bind_models(settings: Settings, *, force: bool = False) -> None:
+    """Point every model at `<prefix>-<table>` on the configured endpoint."""
+    global _bound
+    marker = (settings.table_prefix, settings.aws_endpoint_url)
+    if _bound == marker and not force:
+        return
+    for model in ALL_MODELS:
+        _bind(model, settings)
+    _bound = marker
+
+
+def _bind(model: type[Model], settings: Settings) -> None:
+    meta = model.Meta
+    meta.table_name = settings.table_name(table_key(model))
+    meta.region = settings.region
+    meta.host = settings.aws_endpoint_url
+    model._connection = None  # drop the cached connection to the previous endpoint
+
+
+def create_tables(settings: Settings) -> None:
+    """Create any missing table (local emulator and tests; production tables come from SAM)."""
+    bind_models(settings, force=True)
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")

@@ -1,0 +1,101 @@
+"""Files in S3: `results/` (24 h downloads), `uploads/` (large files), `library/` (kept)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from exif_service.domain.errors import NotFound
+from exif_service.settings import get_settings
+from exif_service.store.aws import client
+
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+
+
+def content_disposition(file_name: str) -> str:
+    """An attachment header keeping the caller's name, safe for any characters in it."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", file_name).strip() or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+
+
+class Blobs:
+    """The service's bucket."""
+
+    def __init__(self, bucket: str | None = None, s3: Any = None) -> None:
+        self.bucket = bucket or get_settings().bucket
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        return self._s3 or client("s3")
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        self.s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NOT_FOUND:
+                raise NotFound("The file is no longer stored.") from exc
+            raise
+        return body
+
+    def download_to(self, key: str, path: Path) -> None:
+        try:
+            self.s3.download_file(self.bucket, key, str(path))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NOT_FOUND:
+                raise NotFound("The file is no longer stored.") from exc
+            raise
+
+    def stream(self, key: str, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NOT_FOUND:
+                raise NotFound("The file is no longer stored.") from exc
+            raise
+        yield from body.iter_chunks(chunk_size)
+
+    def presigned_get(self, key: str, file_name: str, content_type: str, ttl: int) -> str:
+        url: str = self.s3.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentDisposition": content_disposition(file_name),
+                "ResponseContentType": content_type,
+            },
+            ExpiresIn=ttl,
+        )
+        return url
+
+    def presigned_post(
+        self, key: str, max_bytes: int, ttl: int, fields: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        conditions: list[Any] = [["content-length-range", 1, max_bytes]]
+        for name, value in (fields or {}).items():
+            conditions.append({name: value})
+        post: dict[str, Any] = self.s3.generate_presigned_post(
+            self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=ttl
+        )
+        return post
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if missing (local emulator and tests only)."""
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self.s3.create_bucket(Bucket=self.bucket)

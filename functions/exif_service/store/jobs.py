@@ -1,0 +1,87 @@
+"""Extract/remove jobs in DynamoDB; reports too large for an item are kept in S3."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from exif_service.domain.jobs import Job, JobStatus, Operation
+from exif_service.store.blobs import Blobs
+from exif_service.store.models import Extraction
+
+# DynamoDB items hold 400 KB; leave room for the other attributes.
+_INLINE_LIMIT = 300 * 1024
+_RECORD_TTL = timedelta(days=30)
+
+
+def save_job(job: Job, blobs: Blobs) -> None:
+    item = Extraction(
+        uuid=job.uuid,
+        owner_id=job.owner_id,
+        operation=job.operation.value,
+        status=job.status.value,
+        file_name=job.file_name,
+        result_key=job.result_key,
+        content_type=job.content_type,
+        error=job.error,
+        callback_url=job.callback_url,
+        created_at=job.created_at,
+        download_expires_at=job.download_expires_at,
+        ttl=job.created_at + _RECORD_TTL,
+    )
+    if job.report is not None:
+        encoded = json.dumps(job.report, ensure_ascii=False).encode("utf-8")
+        if len(encoded) > _INLINE_LIMIT:
+            key = f"reports/{job.uuid}.json"
+            blobs.put_bytes(key, encoded, "application/json")
+            item.metadata_key = key
+        else:
+            item.metadata = job.report
+    item.save()
+
+
+def get_job(job_uuid: str, blobs: Blobs) -> Job | None:
+    try:
+        item = Extraction.get(job_uuid)
+    except DoesNotExist:
+        return None
+    report = item.metadata
+    if report is None and item.metadata_key:
+        report = json.loads(blobs.get_bytes(item.metadata_key))
+    return Job(
+        uuid=item.uuid,
+        operation=Operation(item.operation),
+        status=JobStatus(item.status),
+        file_name=item.file_name,
+        owner_id=item.owner_id,
+        created_at=item.created_at,
+        report=report,
+        result_key=item.result_key,
+        content_type=item.content_type,
+        error=item.error,
+        download_expires_at=item.download_expires_at,
+        callback_url=item.callback_url,
+    )
+
+
+def mark_status(job_uuid: str, status: JobStatus, *, expected: JobStatus | None = None) -> bool:
+    """Move a job to `status`, only from `expected` when given; False if it was not there."""
+    item = Extraction(uuid=job_uuid)
+    condition = Extraction.uuid.exists()
+    if expected is not None:
+        condition &= Extraction.status == expected.value
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        item.update(actions=[Extraction.status.set(status.value)], condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def expiry(created_at: datetime, hours: int) -> datetime:
+    return created_at + timedelta(hours=hours)

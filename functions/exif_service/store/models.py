@@ -1,0 +1,232 @@
+"""DynamoDB tables as pynamodb models: the single definition used by the code, the local
+emulator and the infrastructure test that keeps template.yaml in agreement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class _Base(Model):
+    class Meta:
+        abstract = True
+        table_name = "unbound"
+        region = "us-east-1"
+        billing_mode = "PAY_PER_REQUEST"
+
+
+class UserEmailIndex(GlobalSecondaryIndex["User"]):
+    class Meta:
+        index_name = "email-index"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class User(_Base):
+    """An account: email + password (argon2), plan, admin flag."""
+
+    class Meta(_Base.Meta):
+        table_key = "users"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    password_hash = UnicodeAttribute(null=True)
+    plan = UnicodeAttribute(default="free")
+    is_admin = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    stripe_customer_id = UnicodeAttribute(null=True)
+    stripe_subscription_id = UnicodeAttribute(null=True)
+    email_index = UserEmailIndex()
+
+
+class Session(_Base):
+    """A browser session, looked up by the SHA-256 of its cookie value."""
+
+    class Meta(_Base.Meta):
+        table_key = "sessions"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    ttl = TTLAttribute(null=True)
+
+
+class ApiKeyUserIndex(GlobalSecondaryIndex["ApiKey"]):
+    class Meta:
+        index_name = "user-index"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ApiKey(_Base):
+    """An API key, stored only as the SHA-256 of the raw key."""
+
+    class Meta(_Base.Meta):
+        table_key = "api-keys"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    masked = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)
+    revoked = BooleanAttribute(default=False)
+    user_index = ApiKeyUserIndex()
+
+
+class Extraction(_Base):
+    """A v1 extract or remove job and its result."""
+
+    class Meta(_Base.Meta):
+        table_key = "extractions"
+
+    uuid = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute(null=True)
+    operation = UnicodeAttribute(default="extract")
+    status = UnicodeAttribute(default="completed")
+    file_name = UnicodeAttribute(default="")
+    metadata: JSONAttribute = JSONAttribute(null=True)
+    metadata_key = UnicodeAttribute(null=True)
+    result_key = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    callback_url = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    download_expires_at = UTCDateTimeAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+
+
+class FileUserIndex(GlobalSecondaryIndex["FileRecord"]):
+    class Meta:
+        index_name = "user-index"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class FileRecord(_Base):
+    """A processed file kept for download (history)."""
+
+    class Meta(_Base.Meta):
+        table_key = "files"
+
+    file_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    tool = UnicodeAttribute()
+    file_name = UnicodeAttribute()
+    s3_key = UnicodeAttribute()
+    content_type = UnicodeAttribute(default="application/octet-stream")
+    size = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    download_expires_at = UTCDateTimeAttribute()
+    deleted = BooleanAttribute(default=False)
+    soft_deleted_at = UTCDateTimeAttribute(null=True)
+    user_index = FileUserIndex()
+
+
+class LibraryUserIndex(GlobalSecondaryIndex["LibraryFile"]):
+    class Meta:
+        index_name = "user-index"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class LibraryFile(_Base):
+    """A file in a user's media library (ImageKit surface); kept until deleted."""
+
+    class Meta(_Base.Meta):
+        table_key = "library"
+
+    file_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    file_path = UnicodeAttribute()
+    folder = UnicodeAttribute(default="/")
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    s3_key = UnicodeAttribute()
+    size = NumberAttribute(default=0)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    file_type = UnicodeAttribute(default="non-image")
+    mime = UnicodeAttribute(default="application/octet-stream")
+    phash = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    user_index = LibraryUserIndex()
+
+
+class UsageCounter(_Base):
+    """Images processed by one subject (user or client IP) on one UTC day."""
+
+    class Meta(_Base.Meta):
+        table_key = "usage"
+
+    subject = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)
+    used = NumberAttribute(default=0)
+    ttl = TTLAttribute(null=True)
+
+
+class Feedback(_Base):
+    class Meta(_Base.Meta):
+        table_key = "feedback"
+
+    feedback_id = UnicodeAttribute(hash_key=True)
+    type = UnicodeAttribute()
+    subject = UnicodeAttribute(null=True)
+    message = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    source_path = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class StripeEvent(_Base):
+    """Stripe webhook events already processed (idempotency)."""
+
+    class Meta(_Base.Meta):
+        table_key = "stripe-events"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    type = UnicodeAttribute()
+    processed_at = UTCDateTimeAttribute()
+    ttl = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    User,
+    Session,
+    ApiKey,
+    Extraction,
+    FileRecord,
+    LibraryFile,
+    UsageCounter,
+    Feedback,
+    StripeEvent,
+)
+
+
+def table_key(model: type[Model]) -> str:
+    """The short name of a model's table (`users`, `api-keys`, ...)."""
+    key: Any = getattr(model.Meta, "table_key")  # noqa: B009 - Meta is a plain inner class
+    return str(key)
