@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     free_daily_limit: int = 5
     pro_daily_limit: int = 300
     public_daily_limit_per_ip: int = 20
+
+    # browser sessions
+    session_ttl_days: int = 30
+    # Origins (comma-separated, e.g. "https://app.example.com") trusted for cookie-authenticated
+    # state-changing requests, besides the request's own host and public_base_url.
+    allowed_origins: str = ""
+
+    # billing (Stripe); while the key is unset the billing endpoints answer 503
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_price_id: str | None = None
+    stripe_success_url: str | None = None
+    stripe_cancel_url: str | None = None
+    stripe_api_base: str | None = None  # tests point the stripe library at a local fake
 
     # local runtime
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".exif-service")

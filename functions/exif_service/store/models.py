@@ -48,6 +48,8 @@ class User(_Base):
     created_at = UTCDateTimeAttribute()
     stripe_customer_id = UnicodeAttribute(null=True)
     stripe_subscription_id = UnicodeAttribute(null=True)
+    # live API keys, raised and lowered in the same transaction as the key item (5-key limit)
+    api_key_count = NumberAttribute(default=0)
     email_index = UserEmailIndex()
 
 
