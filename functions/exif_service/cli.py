@@ -132,7 +132,7 @@ def _create_user(args: argparse.Namespace) -> int:
         plan = Plan(args.plan) if args.plan else None
         account = upsert_user(args.email, plan=plan, is_admin=True if args.admin else None)
         if args.password:
-            from exif_service.store.accounts import set_password
+            from exif_service.services.accounts import set_password
 
             set_password(account.user_id, args.password)
         raw, _ = create_api_key(account.user_id, name="admin cli")

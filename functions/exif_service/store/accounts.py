@@ -1,4 +1,9 @@
-"""Users and API keys in DynamoDB."""
+"""Users and API keys in DynamoDB.
+
+A user's live keys are counted on the user item (`api_key_count`); a key is created or deleted
+in one transaction with that count, under a condition, so the per-user limit holds even when
+two requests race.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,13 @@ import hmac
 import uuid
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from exif_service.domain.accounts import (
+    MAX_KEYS_PER_USER,
     Account,
     ApiKeyInfo,
     Plan,
@@ -17,7 +25,14 @@ from exif_service.domain.accounts import (
     mask_key,
     new_api_key,
 )
+from exif_service.domain.errors import BadRequest, NotFound
 from exif_service.store.models import ApiKey, User
+
+MAX_KEY_NAME = 100
+
+
+class KeyLimitReached(BadRequest):
+    """The user already has as many live keys as allowed."""
 
 
 def _account(user: User) -> Account:
@@ -39,6 +54,11 @@ def _key_info(key: ApiKey) -> ApiKeyInfo:
         created_at=key.created_at,
         last_used_at=key.last_used_at,
     )
+
+
+def _connection() -> Connection:
+    # transactions need their own connection: point it where the bound models point
+    return Connection(region=User.Meta.region, host=getattr(User.Meta, "host", None))
 
 
 def normalise_email(email: str) -> str:
@@ -81,22 +101,77 @@ def upsert_user(email: str, plan: Plan | None = None, is_admin: bool | None = No
     return _account(user)
 
 
+def create_user(email: str, password_hash: str) -> Account | None:
+    """A new free user with this email and password hash; None if the email is taken.
+
+    The email index is not a uniqueness constraint: two sign-ups racing with the same email
+    within the index's propagation delay could both pass this check.
+    """
+    if find_user_by_email(email) is not None:
+        return None
+    user = User(
+        user_id=uuid.uuid4().hex,
+        email=normalise_email(email),
+        password_hash=password_hash,
+        plan=Plan.FREE.value,
+        is_admin=False,
+        created_at=datetime.now(UTC),
+    )
+    user.save(condition=User.user_id.does_not_exist())
+    return _account(user)
+
+
+def credentials_for(email: str) -> tuple[Account, str | None] | None:
+    """The user with this email and their stored password hash (None if they have none)."""
+    user = find_user_by_email(email)
+    if user is None:
+        return None
+    return _account(user), user.password_hash
+
+
+def set_password_hash(user_id: str, password_hash: str) -> None:
+    User(user_id=user_id).update(actions=[User.password_hash.set(password_hash)])
+
+
 def set_plan(user_id: str, plan: Plan) -> None:
     User(user_id=user_id).update(actions=[User.plan.set(plan.value)])
 
 
-def create_api_key(user_id: str, name: str = "") -> tuple[str, ApiKeyInfo]:
-    """Make a new key for `user_id`; the raw key is returned here and never stored."""
+def create_api_key(
+    user_id: str, name: str = "", limit: int = MAX_KEYS_PER_USER
+) -> tuple[str, ApiKeyInfo]:
+    """Make a new key for `user_id` unless they already have `limit` live keys.
+
+    The raw key is returned here and never stored; only its SHA-256 is.
+    """
     raw = new_api_key()
     key = ApiKey(
         key_hash=hash_key(raw),
         key_id=uuid.uuid4().hex[:16],
         user_id=user_id,
-        name=name[:100],
+        name=name.strip()[:MAX_KEY_NAME],
         masked=mask_key(raw),
         created_at=datetime.now(UTC),
     )
-    key.save()
+    below_limit = User.user_id.exists() & (
+        User.api_key_count.does_not_exist() | (User.api_key_count < limit)
+    )
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(
+                User(user_id=user_id),
+                actions=[User.api_key_count.add(1)],
+                condition=below_limit,
+            )
+            tx.save(key, condition=ApiKey.key_hash.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code == "TransactionCanceledException":
+            if get_user(user_id) is None:
+                raise NotFound("No such user.") from exc
+            raise KeyLimitReached(
+                f"You can have at most {limit} API keys. Revoke one before creating another."
+            ) from exc
+        raise
     return raw, _key_info(key)
 
 
@@ -106,11 +181,27 @@ def list_api_keys(user_id: str) -> list[ApiKeyInfo]:
 
 
 def revoke_api_key(user_id: str, key_id: str) -> bool:
-    """Revoke the owner's key with this id; False if the owner has no such key."""
+    """Delete the owner's key with this id; False if the owner has no such key."""
     for key in ApiKey.user_index.query(user_id):
-        if key.key_id == key_id and not key.revoked:
+        if key.key_id != key_id or key.revoked:
+            continue
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.delete(key, condition=ApiKey.user_id == user_id)
+                tx.update(
+                    User(user_id=user_id),
+                    actions=[User.api_key_count.add(-1)],
+                    condition=User.api_key_count > 0,
+                )
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            reasons = exc.cancellation_reasons
+            if reasons and reasons[0] is not None:
+                return False  # deleted meanwhile by another request
+            # a count that was never raised (keys made before it existed): just delete
             key.delete()
-            return True
+        return True
     return False
 
 
@@ -125,10 +216,3 @@ def resolve_api_key(raw: str) -> Account | None:
         return None
     key.update(actions=[ApiKey.last_used_at.set(datetime.now(UTC))])
     return get_user(key.user_id)
-
-
-def set_password(user_id: str, password: str) -> None:
-    """Store an argon2 hash of `password` for the user."""
-    from argon2 import PasswordHasher
-
-    User(user_id=user_id).update(actions=[User.password_hash.set(PasswordHasher().hash(password))])

@@ -1,0 +1,112 @@
+"""Email + password accounts and browser sessions: sign-up, sign-in, sign-out, get-session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from exif_service.api.images.errors import ImagesRoute
+from exif_service.api.images.session import (
+    clear_session_cookie,
+    require_same_origin,
+    session_expiry,
+    session_token,
+    set_session_cookie,
+)
+from exif_service.domain.accounts import Account
+from exif_service.services import accounts
+from exif_service.services.accounts import SignedIn
+
+auth_router = APIRouter(route_class=ImagesRoute, tags=["auth"])
+
+
+class Credentials(BaseModel):
+    """Sign-up / sign-in body; any other field (e.g. a display name) is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    email: str
+    password: str
+
+
+def iso_z(moment: datetime) -> str:
+    """UTC time as `2026-03-01T12:00:00.000Z`, the form this surface uses everywhere."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def present_user(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.user_id,
+        "email": account.email,
+        "plan": account.plan.value,
+        "isAdmin": account.is_admin,
+        "createdAt": iso_z(account.created_at),
+    }
+
+
+def _signed_in(request: Request, signed: SignedIn) -> JSONResponse:
+    body = {
+        "ok": True,
+        "user": present_user(signed.account),
+        "session": {"expiresAt": iso_z(signed.expires_at)},
+    }
+    response = JSONResponse(body)
+    set_session_cookie(response, request, signed.token, signed.expires_at)
+    return response
+
+
+@auth_router.post("/api/auth/sign-up/email")
+def sign_up(request: Request, body: Credentials) -> JSONResponse:
+    """Create a free account and sign it in (sets the session cookie)."""
+    require_same_origin(request)  # a foreign page must not sign the browser into its account
+    return _signed_in(request, accounts.sign_up(body.email, body.password))
+
+
+@auth_router.post("/api/auth/sign-in/email")
+def sign_in(request: Request, body: Credentials) -> JSONResponse:
+    """Start a session for matching credentials (sets the session cookie)."""
+    require_same_origin(request)
+    signed = accounts.sign_in(body.email, body.password)
+    accounts.sign_out(session_token(request))  # never keep using a token from before sign-in
+    return _signed_in(request, signed)
+
+
+@auth_router.post("/api/auth/sign-out")
+def sign_out(request: Request) -> JSONResponse:
+    """End the session server-side and clear the cookie; fine to call when signed out."""
+    token = session_token(request)
+    if token:
+        require_same_origin(request)
+    accounts.sign_out(token)
+    response = JSONResponse({"ok": True})
+    clear_session_cookie(response, request)
+    return response
+
+
+@auth_router.get("/api/auth/get-session")
+def get_session(request: Request) -> JSONResponse:
+    """The signed-in user with their plan, or a 200 `null` when signed out.
+
+    Browser auth clients treat `null` as "no session" and read it without error handling,
+    which a 401 would force on every page load; a stale cookie is cleared on the way.
+    """
+    found = session_expiry(request)
+    if found is None:
+        response = JSONResponse(None)
+        if session_token(request):
+            clear_session_cookie(response, request)
+        return response
+    account, expires = found
+    return JSONResponse(
+        {
+            "ok": True,
+            "user": present_user(account),
+            "plan": account.plan.value,
+            "session": {"expiresAt": iso_z(expires)},
+        }
+    )

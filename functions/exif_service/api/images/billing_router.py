@@ -1,0 +1,70 @@
+"""Billing: plan and usage status, Stripe Checkout / Portal links, and the Stripe webhook."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from exif_service.api.deps import SettingsDep
+from exif_service.api.images.auth_router import iso_z
+from exif_service.api.images.errors import ImagesRoute
+from exif_service.api.images.session import ImagesAccount, SessionAccount, is_https
+from exif_service.services import billing
+
+billing_router = APIRouter(route_class=ImagesRoute, tags=["billing"])
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes Stripe signed (parsing first would change them)."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def _site_url(request: Request, settings: SettingsDep) -> str:
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    scheme = "https" if is_https(request) else "http"
+    return f"{scheme}://{request.headers.get('host') or request.url.netloc}"
+
+
+SiteUrl = Annotated[str, Depends(_site_url)]
+
+
+@billing_router.get("/api/billing/status")
+def billing_status(account: ImagesAccount) -> JSONResponse:
+    """Plan, images used today, the plan's daily limit, and both plans' limits."""
+    state = billing.status(account)
+    return JSONResponse(
+        {
+            "ok": True,
+            "plan": state.plan.value,
+            "usage": state.used_today,
+            "limit": state.limit,
+            "remaining": max(0, state.limit - state.used_today),
+            "resetsAt": iso_z(state.resets_at),
+            "limits": {"free": state.limits.free, "pro": state.limits.pro},
+        }
+    )
+
+
+@billing_router.post("/api/billing/checkout")
+def checkout(account: SessionAccount, site: SiteUrl) -> JSONResponse:
+    """A Stripe Checkout link for the Pro plan."""
+    return JSONResponse({"ok": True, "url": billing.start_checkout(account, site)})
+
+
+@billing_router.post("/api/billing/portal")
+def portal(account: SessionAccount, site: SiteUrl) -> JSONResponse:
+    """A Stripe Billing Portal link to manage the subscription."""
+    return JSONResponse({"ok": True, "url": billing.open_portal(account, site)})
+
+
+@billing_router.post("/api/billing/webhook")
+def webhook(request: Request, payload: RawBody) -> JSONResponse:
+    """Stripe events, verified by signature and applied once each."""
+    processed = billing.handle_webhook(payload, request.headers.get("stripe-signature"))
+    return JSONResponse({"ok": True, "received": True, "duplicate": not processed})

@@ -1,0 +1,42 @@
+"""Public feedback and feature requests."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from exif_service.api.images.errors import ImagesRoute
+from exif_service.api.images.session import account_from_session
+from exif_service.services.feedback import FeedbackIn, submit
+
+feedback_router = APIRouter(route_class=ImagesRoute, tags=["feedback"])
+
+# Loosely typed on purpose: the service checks each field and names it in the 400.
+Loose = str | int | float | bool | None
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    type: Loose = None
+    message: Loose = None
+    subject: Loose = None
+    name: Loose = None
+    email: Loose = None
+    source_path: Loose = Field(default=None, alias="sourcePath")
+
+
+@feedback_router.post("/api/feedback")
+def post_feedback(request: Request, body: FeedbackBody) -> JSONResponse:
+    """Store feedback from a signed-in user or a guest (guests give an email)."""
+    entry = FeedbackIn(
+        kind=body.type,
+        message=body.message,
+        subject=body.subject,
+        name=body.name,
+        email=body.email,
+        source_path=body.source_path,
+    )
+    feedback_id = submit(entry, account_from_session(request))
+    return JSONResponse({"ok": True, "id": feedback_id})

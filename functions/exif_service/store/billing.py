@@ -1,0 +1,81 @@
+"""Billing records: processed Stripe events (idempotency) and a user's Stripe ids."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.expressions.update import Action
+
+from exif_service.domain.accounts import Plan
+from exif_service.store.models import StripeEvent, User
+
+# Stripe retries a webhook for up to three days; remember events well past that
+_EVENT_MEMORY = timedelta(days=30)
+
+
+def claim_event(event_id: str, event_type: str) -> bool:
+    """Record an event as being processed; False if it was already recorded."""
+    now = datetime.now(UTC)
+    item = StripeEvent(
+        event_id=event_id, type=event_type, processed_at=now, ttl=now + _EVENT_MEMORY
+    )
+    try:
+        item.save(condition=StripeEvent.event_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release_event(event_id: str) -> None:
+    """Forget an event whose processing failed, so Stripe's retry is processed."""
+    StripeEvent(event_id=event_id).delete()
+
+
+def stripe_ids(user_id: str) -> tuple[str | None, str | None]:
+    """The user's Stripe customer and subscription ids (None where there is none)."""
+    try:
+        user = User.get(user_id)
+    except DoesNotExist:
+        return None, None
+    return user.stripe_customer_id, user.stripe_subscription_id
+
+
+def set_customer(user_id: str, customer_id: str) -> None:
+    User(user_id=user_id).update(actions=[User.stripe_customer_id.set(customer_id)])
+
+
+def user_for_customer(customer_id: str) -> str | None:
+    """The user whose Stripe customer this is (a scan: webhooks carry the user id first)."""
+    for user in User.scan(User.stripe_customer_id == customer_id, limit=None):
+        return user.user_id
+    return None
+
+
+def user_exists(user_id: str) -> bool:
+    try:
+        User.get(user_id, attributes_to_get=["user_id"])
+    except DoesNotExist:
+        return False
+    return True
+
+
+def apply_subscription(
+    user_id: str,
+    plan: Plan,
+    *,
+    customer_id: str | None = None,
+    subscription_id: str | None = None,
+    clear_subscription: bool = False,
+) -> None:
+    """Move the user to `plan` and remember the Stripe ids that moved them."""
+    actions: list[Action] = [User.plan.set(plan.value)]
+    if customer_id:
+        actions.append(User.stripe_customer_id.set(customer_id))
+    if clear_subscription:
+        actions.append(User.stripe_subscription_id.remove())
+    elif subscription_id:
+        actions.append(User.stripe_subscription_id.set(subscription_id))
+    User(user_id=user_id).update(actions=actions, condition=User.user_id.exists())
