@@ -171,6 +171,8 @@ class LibraryFile(_Base):
     file_type = UnicodeAttribute(default="non-image")
     mime = UnicodeAttribute(default="application/octet-stream")
     phash = UnicodeAttribute(null=True)
+    # random secret in the file's shareable `url`, so it can be fetched without the API key
+    url_token = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     user_index = LibraryUserIndex()
