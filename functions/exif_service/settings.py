@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Serve downloads as redirects to presigned S3 URLs (AWS) or stream them (local emulator).
     download_redirects: bool = False
     download_ttl_hours: int = 24
+    # how long a soft-deleted file waits before the purge removes blob and record
+    purge_grace_hours: int = 24
     presign_ttl_s: int = 300
 
     # storage

@@ -10,12 +10,15 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from exif_service.api.images.admin_router import admin_router
     from exif_service.api.images.auth_router import auth_router
     from exif_service.api.images.billing_router import billing_router
     from exif_service.api.images.feedback_router import feedback_router
     from exif_service.api.images.keys_router import keys_router
+    from exif_service.api.images.router import images_router
     from exif_service.api.v1.router import download_router, extract_router, remove_router
 
     routers = [extract_router, remove_router, download_router]
     routers += [auth_router, keys_router, billing_router, feedback_router]
+    routers += [images_router, admin_router]
     return routers

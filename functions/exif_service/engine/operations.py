@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from exif_service.domain.errors import EngineFailure, UnsupportedFile
+from exif_service.domain.errors import BadRequest, EngineFailure, UnsupportedFile
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
 from exif_service.engine.exiftool import ExifToolPool, ExifToolResult
@@ -45,6 +45,7 @@ class FileFacts:
 class WriteTag:
     tag: TagName
     value: str | None  # None deletes the tag
+    numeric: bool = False  # write the value as is, without ExifTool's print conversion
 
 
 def read_metadata(pool: ExifToolPool, path: Path, *, file_name: str) -> MetadataReport:
@@ -60,6 +61,32 @@ def read_numeric(pool: ExifToolPool, path: Path) -> dict[str, Any]:
     raw = _read_json(pool, ["-j", "-G1", "-n", "-a"], path)
     _ensure_media(str(raw.get("File:FileType", "")), raw)
     return {k: v for k, v in raw.items() if k != "SourceFile"}
+
+
+@dataclass(frozen=True)
+class NumericTag:
+    """One tag with its family-0 and family-1 groups and its id inside its directory."""
+
+    group0: str  # EXIF, MakerNotes, File, QuickTime, ...
+    group1: str  # IFD0, ExifIFD, GPS, Canon, Track1, ...
+    tag_id: int | str | None  # numeric for EXIF/TIFF tags
+    name: str
+    value: Any
+
+
+def read_numeric_tags(pool: ExifToolPool, path: Path) -> list[NumericTag]:
+    """Numeric values with groups and tag ids (`-j -G0:1 -n -a -D`), in ExifTool's order."""
+    raw = _read_json(pool, ["-j", "-G0:1", "-n", "-a", "-D"], path)
+    tags: list[NumericTag] = []
+    for key, entry in raw.items():
+        parts = key.split(":")
+        if key == "SourceFile" or len(parts) not in (2, 3) or not isinstance(entry, dict):
+            continue
+        group0, group1, name = (parts[0], parts[0], parts[1]) if len(parts) == 2 else parts
+        tags.append(NumericTag(group0, group1, entry.get("id"), name, entry.get("val")))
+    plain = {f"{t.group0}:{t.name}": t.value for t in tags if t.group0 in ("File", "ExifTool")}
+    _ensure_media(str(plain.get("File:FileType", "")), plain)
+    return tags
 
 
 def strip_metadata(
@@ -89,8 +116,30 @@ def write_tags(
         if item.value is None:
             args.append(f"-{item.tag.arg}=")
         else:
-            args.append(f"-{item.tag.arg}={check_value(item.tag.arg, item.value)}")
-    _write(pool, args, src, dst)
+            op = "#=" if item.numeric else "="
+            args.append(f"-{item.tag.arg}{op}{check_value(item.tag.arg, item.value)}")
+    result = _write(pool, args, src, dst)
+    _refuse_tag_warnings(result.stderr, tags)
+
+
+# ExifTool still writes the other tags when one is unknown, unwritable or has a bad value; it
+# only warns, so the warnings are turned into an error naming the caller's tag.
+_UNKNOWN_TAG = re.compile(r"Tag '[^']*' is not defined|doesn't exist or isn't writable")
+_NOT_WRITABLE = re.compile(r"is not writable")
+
+
+def _refuse_tag_warnings(stderr: str, tags: Sequence[WriteTag]) -> None:
+    for line in stderr.splitlines():
+        if not line.startswith("Warning:") or "[minor]" in line:
+            continue
+        for item in tags:
+            if not re.search(rf"(?<![\w-]){re.escape(item.tag.name)}(?![\w-])", line, re.I):
+                continue
+            if _UNKNOWN_TAG.search(line):
+                raise BadRequest(f"Unknown tag: {item.tag.arg}")
+            if _NOT_WRITABLE.search(line):
+                raise BadRequest(f"Tag is not writable: {item.tag.arg}")
+            raise BadRequest(f"Invalid value for tag {item.tag.arg}")
 
 
 def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
@@ -135,12 +184,12 @@ def _ensure_media(file_type: str, raw: dict[str, Any]) -> None:
         raise UnsupportedFile("This file could not be read: it is damaged or not a media file.")
 
 
-def _write(pool: ExifToolPool, args: list[str], src: Path, dst: Path) -> None:
+def _write(pool: ExifToolPool, args: list[str], src: Path, dst: Path) -> ExifToolResult:
     result: ExifToolResult = pool.run(
         [*args, "-charset", "filename=utf8", "-m", "-o", str(dst), str(src)]
     )
     if dst.exists() and dst.stat().st_size > 0:
-        return
+        return result
     message = result.stderr.strip() or result.stdout.strip()
     log.info("exiftool refused to write: %s", message.replace(str(src), "<input>")[:300])
     if _WRITE_REFUSALS.search(message):

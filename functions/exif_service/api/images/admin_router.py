@@ -1,0 +1,54 @@
+"""Administrators' view of stored files: the table, any file's download, and the purge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from exif_service.api.deps import BlobsDep, SettingsDep
+from exif_service.api.images.deps import AdminAccount
+from exif_service.api.images.errors import ImagesRoute
+from exif_service.api.images.router import stored_file_response
+from exif_service.api.images.schemas import admin_files_html
+from exif_service.services.history import admin_files, any_file, parse_status_filter
+from exif_service.services.retention import run_purge
+
+admin_router = APIRouter(route_class=ImagesRoute, tags=["admin"])
+
+
+@admin_router.get("/api/admin/files")
+def list_files(
+    admin: AdminAccount,
+    status: str = "all",
+    user_id: Annotated[str | None, Query(alias="userId", max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> HTMLResponse:
+    """Stored files of every user (or `userId`), newest first, as an HTML table."""
+    now = datetime.now(UTC)
+    items = admin_files(parse_status_filter(status), user_id, limit, now)
+    return HTMLResponse(admin_files_html(items, now))
+
+
+@admin_router.get("/api/admin/files/{file_id}/download")
+def download_file(
+    file_id: str, admin: AdminAccount, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
+    """Any stored file, until the purge has removed it."""
+    return stored_file_response(any_file(file_id), blobs, settings)
+
+
+@admin_router.post("/api/admin/files/purge")
+def purge(admin: AdminAccount, settings: SettingsDep) -> JSONResponse:
+    """Soft-delete expired files and remove for good those soft-deleted past the grace period."""
+    result = run_purge(datetime.now(UTC), timedelta(hours=settings.purge_grace_hours))
+    body = {
+        "ok": True,
+        "scanned": result.scanned,
+        "softDeleted": result.soft_deleted,
+        "purged": result.purged,
+        "complete": result.complete,
+    }
+    return JSONResponse(body)

@@ -1,0 +1,92 @@
+"""Dependencies of the image tools: who is calling, and the multipart form they sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData, UploadFile
+
+from exif_service.api.images.session import ImagesAccount, images_account
+from exif_service.api.inputs import read_form
+from exif_service.domain.accounts import Account
+from exif_service.domain.errors import BadRequest, Forbidden
+from exif_service.services.sources import Source
+
+# A request may carry more parts than a batch allows, so the count can be refused by name.
+_MAX_PARTS = 100
+
+
+def admin_account(account: ImagesAccount) -> Account:
+    """The caller, who must be an administrator (403 otherwise)."""
+    if not account.is_admin:
+        raise Forbidden("This endpoint is reserved for administrators.")
+    return account
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as the server (or API Gateway, through Mangum) saw it."""
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The uploaded file(s) and the text fields of a multipart request."""
+
+    files: list[Source]
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def file(self) -> Source:
+        return self.files[0]
+
+    def get(self, name: str) -> str | None:
+        return self.fields.get(name)
+
+
+async def _form(request: Request) -> FormData:
+    content_type = request.headers.get("content-type", "").lower()
+    if not content_type.startswith("multipart/form-data"):
+        raise BadRequest("Send the image as multipart/form-data.")
+    return await read_form(request, max_files=_MAX_PARTS)
+
+
+def _texts(form: FormData) -> dict[str, str]:
+    return {name: value for name, value in form.multi_items() if isinstance(value, str)}
+
+
+def _source(upload: UploadFile) -> Source:
+    return Source(stream=upload.file, file_name=upload.filename or "file")
+
+
+async def single_upload(request: Request) -> AsyncIterator[Upload]:
+    """One image in the `file` field, plus the text fields."""
+    form = await _form(request)
+    try:
+        uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+        if not uploads:
+            raise BadRequest("Provide the image in the multipart field 'file'.")
+        if len(uploads) > 1:
+            raise BadRequest("Send one image in 'file'; batches go to the bulk endpoints.")
+        yield Upload(files=[_source(uploads[0])], fields=_texts(form))
+    finally:
+        await form.close()
+
+
+async def bulk_upload(request: Request) -> AsyncIterator[Upload]:
+    """The images in the `files` fields (count checked by the service), plus the text fields."""
+    form = await _form(request)
+    try:
+        uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        yield Upload(files=[_source(u) for u in uploads], fields=_texts(form))
+    finally:
+        await form.close()
+
+
+AdminAccount = Annotated[Account, Depends(admin_account)]
+SingleUpload = Annotated[Upload, Depends(single_upload)]
+BulkUpload = Annotated[Upload, Depends(bulk_upload)]
+
+__all__ = ["AdminAccount", "BulkUpload", "ImagesAccount", "SingleUpload", "images_account"]

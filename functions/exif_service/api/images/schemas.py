@@ -1,0 +1,159 @@
+"""Images surface wire format: view-exif's flat metadata, history rows, and the HTML fragments.
+
+Everything here is a pure function of domain data. File names and tag values are caller input,
+so every string is placed in HTML through `Markup.format`, which escapes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field
+
+from exif_service.domain.fields import GeoPoint
+from exif_service.domain.report import MetadataReport
+from exif_service.domain.retention import StoredFile, can_download, status_at
+
+_GPS_DECIMALS = 7  # about a centimetre
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+
+class Gps(_Wire):
+    lat: float
+    lng: float
+
+
+class ViewExifResponse(_Wire):
+    ok: bool = True
+    metadata: dict[str, Any]
+    gps: Gps | None = None
+
+
+class HistoryImage(_Wire):
+    id: str
+    file_name: str = Field(alias="fileName")
+    tool: str
+    size: int
+    content_type: str = Field(alias="contentType")
+    created_at: str = Field(alias="createdAt")
+    download_expires_at: str = Field(alias="downloadExpiresAt")
+    status: str
+    can_download: bool = Field(alias="canDownload")
+    download_url: str | None = Field(alias="downloadUrl")
+    deleted: bool
+    soft_deleted_at: str | None = Field(alias="softDeletedAt")
+
+
+def iso(moment: datetime) -> str:
+    """`2026-03-01T12:00:00.000Z`, the timestamp style of the reference."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def present_view(report: MetadataReport, gps: GeoPoint | None) -> dict[str, Any]:
+    """Every tag by bare name; a position also as signed decimal degrees in the tags and `gps`."""
+    metadata = report.flat()
+    point = None
+    if gps is not None:
+        point = Gps(lat=round(gps.lat, _GPS_DECIMALS), lng=round(gps.lng, _GPS_DECIMALS))
+        metadata["GPSLatitude"] = point.lat
+        metadata["GPSLongitude"] = point.lng
+    return ViewExifResponse(metadata=metadata, gps=point).model_dump(by_alias=True)
+
+
+def download_path(item: StoredFile) -> str:
+    return f"/api/images/history/{item.file_id}/download"
+
+
+def history_image(item: StoredFile, now: datetime) -> HistoryImage:
+    downloadable = can_download(item, now)
+    return HistoryImage(
+        id=item.file_id,
+        file_name=item.file_name,
+        tool=item.tool,
+        size=item.size,
+        content_type=item.content_type,
+        created_at=iso(item.created_at),
+        download_expires_at=iso(item.download_expires_at),
+        status=status_at(item, now).value,
+        can_download=downloadable,
+        download_url=download_path(item) if downloadable else None,
+        deleted=item.deleted,
+        soft_deleted_at=iso(item.soft_deleted_at) if item.soft_deleted_at else None,
+    )
+
+
+def present_history(items: Sequence[StoredFile], now: datetime) -> dict[str, Any]:
+    images = [history_image(i, now).model_dump(by_alias=True) for i in items]
+    return {"ok": True, "images": images}
+
+
+def history_html(items: Sequence[StoredFile], now: datetime) -> str:
+    """The dashboard's history list as an HTML fragment."""
+    if not items:
+        return '<p class="history-empty">No processed images yet.</p>'
+    rows = []
+    for item in items:
+        row = history_image(item, now)
+        action = (
+            Markup('<a href="{}" download>Download</a>').format(row.download_url)
+            if row.download_url
+            else Markup('<span class="muted">{}</span>').format(_unavailable(row.status))
+        )
+        rows.append(
+            Markup(
+                '<tr data-id="{}" data-status="{}"><td>{}</td><td>{}</td>'
+                '<td><time datetime="{}">{}</time></td><td>{}</td><td>{}</td></tr>'
+            ).format(
+                row.id,
+                row.status,
+                row.file_name,
+                row.tool,
+                row.created_at,
+                row.created_at,
+                row.status,
+                action,
+            )
+        )
+    head = Markup(
+        '<table class="history"><thead><tr><th>File</th><th>Tool</th><th>Processed</th>'
+        "<th>Status</th><th></th></tr></thead><tbody>"
+    )
+    return str(head + Markup("").join(rows) + Markup("</tbody></table>"))
+
+
+def admin_files_html(items: Sequence[StoredFile], now: datetime) -> str:
+    """Every stored file with owner, status and a download link, for administrators."""
+    rows = []
+    for item in items:
+        status = status_at(item, now).value
+        rows.append(
+            Markup(
+                '<tr data-id="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+                '<td>{}</td><td><a href="/api/admin/files/{}/download">Download</a></td></tr>'
+            ).format(
+                item.file_id,
+                item.file_name,
+                item.user_id,
+                item.tool,
+                item.size,
+                iso(item.created_at),
+                status,
+                item.file_id,
+            )
+        )
+    head = Markup(
+        '<table class="admin-files"><thead><tr><th>File</th><th>User</th><th>Tool</th>'
+        "<th>Bytes</th><th>Processed</th><th>Status</th><th></th></tr></thead><tbody>"
+    )
+    return str(head + Markup("").join(rows) + Markup("</tbody></table>"))
+
+
+def _unavailable(status: str) -> str:
+    return "Deleted" if status == "deleted" else "Expired"

@@ -1,0 +1,238 @@
+"""The image tools: view, write and strip metadata, one file or a batch, charged and kept.
+
+Each tool is an operation from the caller's file (in its private workspace) to an output file;
+`process_one` and `process_bulk` wrap an operation with the plan charge (refunded if anything
+fails), the size limit, and keeping the result in the owner's history.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from exif_service.domain.accounts import Account, Plan
+from exif_service.domain.errors import (
+    BadRequest,
+    FileTooLarge,
+    PlanRequired,
+    UnsupportedFile,
+)
+from exif_service.domain.fields import (
+    MAX_BULK_FILES,
+    Assignment,
+    EditMode,
+    GeoPoint,
+    signed_gps,
+)
+from exif_service.domain.report import MetadataReport
+from exif_service.domain.tags import TagName
+from exif_service.engine.exiftool import get_pool
+from exif_service.engine.operations import (
+    StripKeep,
+    WriteTag,
+    quick_facts,
+    read_metadata,
+    read_numeric,
+    strip_metadata,
+    write_tags,
+)
+from exif_service.engine.workspace import safe_extension, workspace
+from exif_service.services.history import keep_result
+from exif_service.services.quota import charge, charge_account
+from exif_service.services.sources import LocalFile, Source, display_name, materialize
+from exif_service.store.blobs import Blobs
+
+
+@dataclass(frozen=True)
+class Output:
+    """An operation's result file in the workspace."""
+
+    path: Path
+    content_type: str
+
+
+Operation = Callable[[LocalFile], Output]
+
+
+@dataclass(frozen=True)
+class Download:
+    """A processed file for the response body."""
+
+    data: bytes
+    file_name: str
+    content_type: str
+    file_id: str
+
+
+def view_metadata(
+    source: Source, subject: str, limit: int
+) -> tuple[MetadataReport, GeoPoint | None]:
+    """The file's report and its position, charged to `subject` (a client IP)."""
+    with charge(subject, limit), materialize(source) as local:
+        pool = get_pool()
+        report = read_metadata(pool, local.path, file_name=local.file_name)
+        return report, signed_gps(read_numeric(pool, local.path))
+
+
+def strip_operation(local: LocalFile) -> Output:
+    """Everything but the colour profile and orientation removed (as v1 remove)."""
+    dst = _output_path(local)
+    facts = strip_metadata(get_pool(), local.path, dst, StripKeep.SAFE)
+    return Output(dst, facts.mime_type)
+
+
+def write_operation(assignments: Sequence[Assignment], mode: EditMode) -> Operation:
+    """An operation writing `assignments`, after clearing the metadata in overwrite mode."""
+    tags = _write_tags(assignments)
+
+    def run(local: LocalFile) -> Output:
+        pool = get_pool()
+        facts = quick_facts(pool, local.path)
+        dst = _output_path(local)
+        write_tags(pool, local.path, dst, tags, overwrite=mode is EditMode.OVERWRITE)
+        return Output(dst, facts.mime_type)
+
+    return run
+
+
+def _write_tags(assignments: Sequence[Assignment]) -> list[WriteTag]:
+    tags: list[WriteTag] = []
+    for item in assignments:
+        if not item.values:
+            tags.append(WriteTag(item.tag, None))
+        tags += [WriteTag(item.tag, value, item.numeric) for value in item.values]
+    if any((a.tag.group or "").upper().startswith("IPTC") for a in assignments):
+        # without it, IPTC IIM text is stored as Latin-1 and other characters are lost
+        tags.append(WriteTag(TagName("IPTC", "CodedCharacterSet"), "UTF8"))
+    return tags
+
+
+def _output_path(local: LocalFile) -> Path:
+    return local.workdir / f"output.{safe_extension(local.file_name)}"
+
+
+def download_name(original: str, requested: str | None) -> str:
+    """The caller's file name, or `webFileName` (given the original extension if it has none)."""
+    if not (requested or "").strip():
+        return original
+    name = display_name(requested, default=original)
+    if name in {".", ".."}:
+        return original
+    if "." not in name.strip(".") and "." in original:
+        name = f"{name}.{original.rsplit('.', 1)[-1]}"
+    return name
+
+
+def process_one(
+    account: Account,
+    tool: str,
+    source: Source,
+    operation: Operation,
+    blobs: Blobs,
+    web_file_name: str | None = None,
+) -> Download:
+    """Charge one image, run `operation`, keep the result, and return it for download."""
+    with charge_account(account), materialize(source) as local:
+        output = operation(local)
+        name = download_name(local.file_name, web_file_name)
+        kept = keep_result(account, tool, name, output.path, output.content_type, blobs)
+        return Download(output.path.read_bytes(), name, output.content_type, kept.file_id)
+
+
+def require_bulk(account: Account, count: int) -> None:
+    """Batches are a Pro feature of at most MAX_BULK_FILES files."""
+    if account.plan is not Plan.PRO:
+        raise PlanRequired("Bulk processing requires the Pro plan.")
+    if count == 0:
+        raise BadRequest("Provide at least one file (multipart field 'files').")
+    if count > MAX_BULK_FILES:
+        raise BadRequest(f"Too many files: at most {MAX_BULK_FILES} per request.")
+
+
+def process_bulk(
+    account: Account, tool: str, sources: Sequence[Source], operation: Operation, blobs: Blobs
+) -> IO[bytes]:
+    """Run `operation` on every file and return a ZIP (an open temp file, read from the start).
+
+    All or nothing: every file is charged up front, and if one fails the request fails naming
+    it, nothing is kept and every unit is given back.
+    """
+    require_bulk(account, len(sources))
+    with charge_account(account, units=len(sources)), workspace() as outdir:
+        results: list[tuple[str, Output]] = []
+        for index, source in enumerate(sources):
+            name = display_name(source.file_name)
+            with _named(name), materialize(source) as local:
+                output = operation(local)
+                kept = outdir / f"{index}.{safe_extension(name)}"
+                shutil.move(output.path, kept)
+                results.append((local.file_name, Output(kept, output.content_type)))
+        for name, output in results:
+            keep_result(account, tool, name, output.path, output.content_type, blobs)
+        return _zip(results)
+
+
+@contextmanager
+def _named(name: str) -> Iterator[None]:
+    """Put the file's name in front of whatever the caller did wrong with it."""
+    try:
+        yield
+    except UnsupportedFile as exc:
+        raise UnsupportedFile(f"{name}: {exc.message}") from exc
+    except FileTooLarge as exc:
+        raise FileTooLarge(f"{name}: {exc.message}") from exc
+    except BadRequest as exc:
+        raise BadRequest(f"{name}: {exc.message}") from exc
+
+
+def _zip(results: Sequence[tuple[str, Output]]) -> IO[bytes]:
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response that streams it
+    names = unique_names([name for name, _ in results])
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        for member, (_, output) in zip(names, results, strict=True):
+            zf.write(output.path, member)
+    archive.seek(0)
+    return archive
+
+
+_UNSAFE_MEMBER = re.compile(r'[\x00-\x1f<>:"|?*\\/]')
+
+
+def archive_member(name: str) -> str:
+    """A ZIP member name that stays in the folder it is extracted to."""
+    base = _UNSAFE_MEMBER.sub("_", display_name(name)).strip().lstrip(".")
+    return base or "file"
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Safe member names, a repeated name becoming `photo (1).jpg`, `photo (2).jpg`, ..."""
+    taken: set[str] = set()
+    out: list[str] = []
+    for raw in names:
+        name = archive_member(raw)
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        candidate, n = name, 0
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{stem} ({n}).{ext}" if dot else f"{stem} ({n})"
+        taken.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def iter_file(fh: IO[bytes], chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+    """Stream an open file and close it at the end."""
+    try:
+        while chunk := fh.read(chunk_size):
+            yield chunk
+    finally:
+        fh.close()

@@ -1,0 +1,90 @@
+"""Processed files (history) in DynamoDB: one FileRecord per file kept in `results/`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+
+from exif_service.domain.retention import StoredFile
+from exif_service.store.models import FileRecord
+
+
+def _stored(item: FileRecord) -> StoredFile:
+    return StoredFile(
+        file_id=item.file_id,
+        user_id=item.user_id,
+        tool=item.tool,
+        file_name=item.file_name,
+        s3_key=item.s3_key,
+        content_type=item.content_type,
+        size=int(item.size or 0),
+        created_at=item.created_at,
+        download_expires_at=item.download_expires_at,
+        deleted=bool(item.deleted),
+        soft_deleted_at=item.soft_deleted_at,
+    )
+
+
+def save_file(item: StoredFile) -> None:
+    FileRecord(
+        file_id=item.file_id,
+        user_id=item.user_id,
+        tool=item.tool,
+        file_name=item.file_name,
+        s3_key=item.s3_key,
+        content_type=item.content_type,
+        size=item.size,
+        created_at=item.created_at,
+        download_expires_at=item.download_expires_at,
+        deleted=item.deleted,
+        soft_deleted_at=item.soft_deleted_at,
+    ).save()
+
+
+def get_file(file_id: str) -> StoredFile | None:
+    if not file_id or len(file_id) > 64:
+        return None
+    try:
+        return _stored(FileRecord.get(file_id))
+    except DoesNotExist:
+        return None
+
+
+def user_files(user_id: str, limit: int) -> list[StoredFile]:
+    """The user's newest files first."""
+    query = FileRecord.user_index.query(user_id, scan_index_forward=False, limit=limit)
+    return [_stored(item) for item in query]
+
+
+def scan_page(
+    start: dict[str, Any] | None, page_size: int
+) -> tuple[list[StoredFile], dict[str, Any] | None]:
+    """One page of every file record, and the key to continue from (None at the end)."""
+    result = FileRecord.scan(limit=page_size, page_size=page_size, last_evaluated_key=start)
+    items = [_stored(item) for item in result]
+    return items, result.last_evaluated_key
+
+
+def mark_soft_deleted(file_id: str, at: datetime) -> bool:
+    """Flag a file deleted; False if it already was, or is gone."""
+    condition = FileRecord.file_id.exists() & (FileRecord.deleted == False)  # noqa: E712
+    try:
+        FileRecord(file_id=file_id).update(
+            actions=[FileRecord.deleted.set(True), FileRecord.soft_deleted_at.set(at)],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def delete_file(file_id: str) -> None:
+    try:
+        FileRecord(file_id=file_id).delete()
+    except DeleteError as exc:
+        if exc.cause_response_code != "ResourceNotFoundException":
+            raise
