@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from exif_service.api.imagekit.router import imagekit_router
     from exif_service.api.images.admin_router import admin_router
     from exif_service.api.images.auth_router import auth_router
     from exif_service.api.images.billing_router import billing_router
@@ -21,4 +22,5 @@ def all_routers() -> list[APIRouter]:
     routers = [extract_router, remove_router, download_router]
     routers += [auth_router, keys_router, billing_router, feedback_router]
     routers += [images_router, admin_router]
+    routers += [imagekit_router]
     return routers
