@@ -30,6 +30,7 @@ test: setup
 	$(BIN)/ruff check functions tests bench
 	$(BIN)/ruff format --check functions tests bench
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory check-template
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: setup
@@ -43,6 +44,16 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m bench $(if $(CORPUS),--corpus $(CORPUS),)
+
+# sam build (no container) needs the Lambda runtime's Python on PATH: python3.12, or pyenv's.
+SAM_PYTHON_DIR := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	"$$p" -V >/dev/null 2>&1 && { dirname "$$(command -v "$$p")"; break; }; done)
+
+check-template: setup
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
+	@test -n "$(SAM_PYTHON_DIR)" || { echo "sam build needs python3.12 on PATH" >&2; exit 1; }
+	PATH="$(SAM_PYTHON_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/sam build --cached --parallel
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^exif-service' > requirements.lock
