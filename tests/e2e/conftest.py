@@ -131,9 +131,20 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, server: Server) -> Iterator[Page]:
-    """A fresh browser profile (no cookies) with its base URL set to the server."""
+    """A fresh browser profile (no cookies) with its base URL set to the server.
+
+    A script error or a Content-Security-Policy violation on any page fails the test.
+    """
     context = browser.new_context(base_url=server.url, accept_downloads=True)
+    problems: list[str] = []
+    tab = context.new_page()
+    tab.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    tab.on(
+        "console",
+        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     try:
-        yield context.new_page()
+        yield tab
     finally:
         context.close()
+    assert not problems, problems

@@ -1,0 +1,70 @@
+"""Rendering pages: the Jinja2 environment (autoescaping on) and the headers every page sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from exif_service.domain.plans import UPGRADE_URL
+from exif_service.settings import get_settings
+from exif_service.web.security import PAGE_HEADERS
+
+_HERE = Path(__file__).resolve().parent
+STATIC_DIR = _HERE / "static"
+TEMPLATES_DIR = _HERE / "templates"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One signed-in tool page under /tools/."""
+
+    slug: str
+    title: str
+    summary: str
+
+
+TOOLS = (
+    Tool("strip", "Strip metadata", "Remove location, camera and personal data from a photo."),
+    Tool("edit", "SEO and rights", "Set title, author, keywords, copyright and licensing."),
+    Tool("geo", "Set location", "Write GPS coordinates into a photo."),
+    Tool("advanced", "Advanced edit", "Write any tag as a key and a value."),
+    Tool("bulk", "Bulk (Pro)", "Strip or edit up to 20 photos at once, as a ZIP."),
+)
+TOOLS_BY_SLUG = {tool.slug: tool for tool in TOOLS}
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page from `template`, with the security headers every page carries."""
+    settings = get_settings()
+    html = (
+        _templates()
+        .get_template(template)
+        .render(
+            max_upload_bytes=settings.max_upload_bytes,
+            max_upload_mb=settings.max_upload_bytes // (1024 * 1024),
+            free_daily_limit=settings.free_daily_limit,
+            pro_daily_limit=settings.pro_daily_limit,
+            upgrade_url=UPGRADE_URL,
+            tools=TOOLS,
+            **context,
+        )
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers.update(PAGE_HEADERS)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,279 @@
+// The start page: read a photo's metadata (no account), group it, and point out what it gives away.
+import { api, checkFile, el, say, sayError, upload } from "./app.js";
+
+const GROUPS = [
+  {
+    title: "Camera",
+    tags: ["Make", "Model", "LensMake", "LensModel", "LensInfo", "SerialNumber", "BodySerialNumber",
+      "InternalSerialNumber", "LensSerialNumber", "CameraSerialNumber", "OwnerName", "CameraOwnerName"],
+  },
+  {
+    title: "Capture",
+    tags: ["DateTimeOriginal", "CreateDate", "ModifyDate", "OffsetTimeOriginal", "ExposureTime", "FNumber",
+      "ISO", "FocalLength", "FocalLengthIn35mmFormat", "ExposureProgram", "ExposureCompensation",
+      "MeteringMode", "Flash", "WhiteBalance", "Orientation"],
+  },
+  {
+    title: "Location",
+    tags: ["GPSLatitude", "GPSLongitude", "GPSAltitude", "GPSPosition", "GPSDateTime", "GPSDateStamp",
+      "GPSImgDirection", "City", "State", "Province-State", "Country", "Country-PrimaryLocationName", "Location",
+      "Sub-location"],
+  },
+  {
+    title: "Authorship and rights",
+    tags: ["Artist", "Creator", "By-line", "Author", "XPAuthor", "Copyright", "CopyrightNotice", "Rights",
+      "Credit", "Source", "WebStatement", "UsageTerms", "Licensor", "LicensorName", "LicensorURL", "Title",
+      "ObjectName", "Description", "ImageDescription", "Caption-Abstract", "Keywords", "Subject"],
+  },
+  {
+    title: "Software",
+    tags: ["Software", "CreatorTool", "ProcessingSoftware", "HistorySoftwareAgent", "HostComputer",
+      "XMPToolkit", "FirmwareVersion"],
+  },
+  {
+    title: "File",
+    tags: ["FileName", "FileSize", "FileType", "MIMEType", "ImageWidth", "ImageHeight", "ImageSize",
+      "Megapixels", "BitsPerSample", "ColorSpace", "ProfileDescription", "EncodingProcess"],
+  },
+];
+
+// What a tag can reveal about the person who took or shared the photo.
+const PRIVACY = [
+  { kind: "Location", why: "shows where the photo was taken", test: /^GPS|^(City|State|Province-State|Country|Country-PrimaryLocationName|Location|Sub-location|LocationCreated|LocationShown)$/ },
+  { kind: "Device", why: "identifies the exact camera or lens", test: /SerialNumber$|^(CameraSerialNumber|ImageUniqueID|UniqueCameraModel)$/ },
+  { kind: "Identity", why: "names a person", test: /^(Artist|Creator|By-line|Author|XPAuthor|OwnerName|CameraOwnerName|Copyright|CopyrightNotice|Rights|Credit|CreatorContactInfo|CreatorWorkEmail|CreatorWorkURL|PersonInImage|RegionName|Contact)$/ },
+  { kind: "History", why: "records how and where the file was edited", test: /^History|^(DocumentID|OriginalDocumentID|InstanceID|DerivedFrom.*|Ingredients.*|PreservedFileName|RawFileName)$/ },
+];
+
+const $ = (id) => document.getElementById(id);
+const status = $("status");
+let rows = [];
+
+function bareName(key) {
+  const parts = String(key).split(/[:.]/);
+  return parts[parts.length - 1];
+}
+
+function show(value) {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return value.map(show).join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function coordinates(metadata, gps) {
+  if (gps && Number.isFinite(Number(gps.lat)) && Number.isFinite(Number(gps.lng))) {
+    return { lat: Number(gps.lat), lng: Number(gps.lng) };
+  }
+  return null;
+}
+
+function mapLink(point) {
+  const lat = point.lat.toFixed(6);
+  const lng = point.lng.toFixed(6);
+  return el("a", {
+    href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lng}#map=16/${lat}/${lng}`,
+    target: "_blank",
+    rel: "noopener noreferrer",
+    text: "Open on a map (OpenStreetMap)",
+  });
+}
+
+function renderGroups(entries, point) {
+  const byName = new Map();
+  for (const [key, value] of entries) {
+    const name = bareName(key);
+    if (!byName.has(name)) byName.set(name, value);
+  }
+  const container = $("groups");
+  container.replaceChildren();
+  for (const group of GROUPS) {
+    const list = el("dl");
+    if (group.title === "Location" && point) {
+      list.append(
+        el("dt", { text: "Coordinates" }),
+        el("dd", { className: "coords" }, `${point.lat.toFixed(6)}, ${point.lng.toFixed(6)} `, mapLink(point)),
+      );
+    }
+    for (const tag of group.tags) {
+      if (!byName.has(tag)) continue;
+      if (point && (tag === "GPSLatitude" || tag === "GPSLongitude" || tag === "GPSPosition")) continue;
+      list.append(el("dt", { text: tag }), el("dd", { text: show(byName.get(tag)) }));
+    }
+    const card = el("section", { className: "group", "data-group": group.title });
+    card.append(el("h3", { text: group.title }));
+    card.append(list.childElementCount ? list : el("p", { className: "muted", text: "Nothing recorded." }));
+    container.append(card);
+  }
+}
+
+function renderPrivacy(entries, point) {
+  const found = new Map(PRIVACY.map((rule) => [rule, []]));
+  const seen = new Set();
+  for (const [key, value] of entries) {
+    const name = bareName(key);
+    const rule = PRIVACY.find((r) => r.test.test(name));
+    if (!rule || seen.has(name) || name === "GPSVersionID") continue;
+    seen.add(name);
+    found.get(rule).push([name, value]);
+  }
+  const findings = $("findings");
+  findings.replaceChildren();
+  for (const [rule, tags] of found) {
+    if (!tags.length) continue;
+    const list = el("ul", { className: "finding-tags" });
+    if (rule.kind === "Location" && point) {
+      list.append(el("li", {}, el("strong", { text: "Position" }), `: ${point.lat.toFixed(6)}, ${point.lng.toFixed(6)}`));
+    }
+    for (const [name, value] of tags) {
+      list.append(el("li", {}, el("strong", { text: name }), ": ", el("span", { className: "value", text: show(value) })));
+    }
+    findings.append(
+      el(
+        "li",
+        { "data-kind": rule.kind },
+        el("span", { className: `badge badge-${rule.kind.toLowerCase()}`, text: rule.kind }),
+        el("span", { text: ` ${tags.length} ${tags.length === 1 ? "tag" : "tags"} ${rule.why}` }),
+        list,
+      ),
+    );
+  }
+  const kinds = [...findings.children].map((li) => li.dataset.kind.toLowerCase());
+  $("privacy-summary").textContent = kinds.length
+    ? `This file reveals ${kinds.join(", ")}.` + (point ? " Anyone who gets it can see where it was taken." : "")
+    : "No location, serial numbers, names or edit history found in this file.";
+  $("privacy-action").hidden = kinds.length === 0;
+}
+
+function renderTable(entries) {
+  rows = entries.map(([key, value]) => {
+    const row = el("tr", {}, el("th", { scope: "row", text: key }), el("td", { text: show(value) }));
+    return { row, haystack: `${key} ${show(value)}`.toLowerCase() };
+  });
+  $("tag-table").tBodies[0].replaceChildren(...rows.map((r) => r.row));
+  $("tag-count").textContent = String(rows.length);
+  $("tag-search").value = "";
+  $("tag-search-count").textContent = "";
+}
+
+function filterTable() {
+  const needle = $("tag-search").value.trim().toLowerCase();
+  let shown = 0;
+  for (const { row, haystack } of rows) {
+    row.hidden = Boolean(needle) && !haystack.includes(needle);
+    if (!row.hidden) shown += 1;
+  }
+  $("tag-search-count").textContent = needle ? `${shown} of ${rows.length} tags match.` : "";
+}
+
+function render(name, data) {
+  const metadata = data.metadata && typeof data.metadata === "object" ? data.metadata : {};
+  const entries = Object.entries(metadata);
+  const point = coordinates(metadata, data.gps);
+  $("result-name").textContent = name;
+  renderGroups(entries, point);
+  renderPrivacy(entries, point);
+  renderTable(entries);
+  $("result").hidden = false;
+  $("summary-heading").focus({ preventScroll: false });
+}
+
+function waiting(text) {
+  status.dataset.kind = "info";
+  const bar = el("progress", { max: "100", "aria-label": "Upload progress" });
+  const label = el("span", { text });
+  status.replaceChildren(bar, " ", label);
+  return {
+    update(fraction) {
+      if (fraction === null) {
+        bar.removeAttribute("value");
+        label.textContent = "Reading metadata…";
+      } else {
+        bar.value = Math.round(fraction * 100);
+        label.textContent = `Uploading… ${Math.round(fraction * 100)}%`;
+      }
+    },
+  };
+}
+
+async function readFile(file) {
+  const problem = checkFile(file);
+  if (problem) {
+    say(status, problem, "error");
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const bar = waiting("Uploading…");
+  const answer = await upload("/api/images/view-exif", form, { onProgress: bar.update, expectFile: false });
+  if (!answer.ok || !answer.data) {
+    sayError(status, answer.status, answer.data);
+    return;
+  }
+  say(status, "");
+  render(file.name, answer.data);
+}
+
+async function readUrl(url) {
+  const error = $("url-error");
+  error.textContent = "";
+  let parsed = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || !["http:", "https:"].includes(parsed.protocol)) {
+    error.textContent = "Enter a full web address starting with http:// or https://.";
+    $("url-input").setAttribute("aria-invalid", "true");
+    return;
+  }
+  $("url-input").removeAttribute("aria-invalid");
+  const bar = waiting("Fetching the photo…");
+  bar.update(null);
+  const answer = await api("/api/images/view-exif", { method: "POST", json: { url: parsed.href } });
+  if (!answer.ok || !answer.data) {
+    sayError(status, answer.status, answer.data);
+    return;
+  }
+  say(status, "");
+  const name = decodeURIComponent(parsed.pathname.split("/").pop() || parsed.hostname);
+  render(name, answer.data);
+}
+
+const input = $("file-input");
+input.addEventListener("change", () => {
+  if (input.files && input.files[0]) readFile(input.files[0]);
+});
+
+const zone = $("dropzone");
+for (const type of ["dragenter", "dragover"]) {
+  zone.addEventListener(type, (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+}
+for (const type of ["dragleave", "drop"]) {
+  zone.addEventListener(type, () => zone.classList.remove("dragging"));
+}
+zone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  const file = event.dataTransfer && event.dataTransfer.files[0];
+  if (file) readFile(file);
+});
+
+$("url-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  readUrl($("url-input").value.trim());
+});
+
+const toggle = $("show-all");
+toggle.addEventListener("click", () => {
+  const open = $("all-tags").hidden;
+  $("all-tags").hidden = !open;
+  toggle.setAttribute("aria-expanded", String(open));
+  toggle.textContent = open ? "Hide all tags" : "Show all tags";
+  if (open) $("tag-search").focus();
+});
+$("tag-search").addEventListener("input", filterTable);
+$("summary-heading").setAttribute("tabindex", "-1");
