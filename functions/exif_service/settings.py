@@ -76,7 +76,23 @@ class Settings(BaseSettings):
     stripe_cancel_url: str | None = None
     stripe_api_base: str | None = None  # tests point the stripe library at a local fake
 
+    # large files straight to S3 (POST /api/v1/uploads) and the optional signed callbacks
+    max_s3_upload_bytes: int = 500 * MB
+    upload_ttl_s: int = 900
+    callback_secret: SecretStr | None = None
+    callback_attempts: int = 4
+    callback_backoff_s: float = 2.0
+    callback_timeout_s: float = 10.0
+
+    # Secrets a deployment keeps in SSM Parameter Store (SecureString): only their names are in
+    # the environment, the values are read and decrypted once per process by get_settings().
+    stripe_secret_parameter: str | None = None
+    stripe_webhook_secret_parameter: str | None = None
+    callback_secret_parameter: str | None = None
+
     # local runtime
+    # `exif-service serve` runs the usage and purge jobs on their AWS schedule
+    run_schedules: bool = True
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".exif-service")
 
     def table_name(self, model: str) -> str:
@@ -84,7 +100,31 @@ class Settings(BaseSettings):
         return f"{self.table_prefix}-{model}"
 
 
+# secret setting <- the setting naming the SSM parameter that holds it
+_PARAMETER_SECRETS = {
+    "stripe_secret_key": "stripe_secret_parameter",
+    "stripe_webhook_secret": "stripe_webhook_secret_parameter",
+    "callback_secret": "callback_secret_parameter",
+}
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    return _with_parameter_secrets(Settings())
+
+
+def _with_parameter_secrets(settings: Settings) -> Settings:
+    wanted = {
+        field: name
+        for field, parameter in _PARAMETER_SECRETS.items()
+        if (name := getattr(settings, parameter)) and getattr(settings, field) is None
+    }
+    if not wanted:
+        return settings
+    from exif_service.store.parameters import read_secure_parameters
+
+    values = read_secure_parameters(sorted(set(wanted.values())), settings)
+    return settings.model_copy(
+        update={field: SecretStr(values[name]) for field, name in wanted.items()}
+    )

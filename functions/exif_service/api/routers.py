@@ -18,9 +18,10 @@ def all_routers() -> list[APIRouter]:
     from exif_service.api.images.keys_router import keys_router
     from exif_service.api.images.router import images_router
     from exif_service.api.v1.router import download_router, extract_router, remove_router
+    from exif_service.api.v1.uploads_router import uploads_router
     from exif_service.web.router import web_router
 
-    routers = [extract_router, remove_router, download_router]
+    routers = [extract_router, remove_router, download_router, uploads_router]
     routers += [auth_router, keys_router, billing_router, feedback_router]
     routers += [images_router, admin_router]
     routers += [imagekit_router]

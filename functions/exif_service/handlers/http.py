@@ -6,15 +6,19 @@ the first request of a cold start does not pay for it.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from fastapi import APIRouter
 from mangum import Mangum
 
-from exif_service.observability import logger
+from exif_service.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_ID_LIKE = re.compile(r"[0-9]")
 
 
 def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
@@ -27,9 +31,38 @@ def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
         get_pool().warm()
     adapter = Mangum(create_app(*routers), lifespan="off")
 
+    # capture_response=False: responses may carry the caller's file, which never goes to traces
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
     @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
         response: dict[str, Any] = adapter(event, context)
+        _record(event, response, time.perf_counter() - started, processes_files=engine)
         return response
 
-    return handler
+    typed: LambdaHandler = handler
+    return typed
+
+
+def _record(
+    event: dict[str, Any], response: dict[str, Any], seconds: float, *, processes_files: bool
+) -> None:
+    """Request metrics by surface and operation (path with id-like segments folded)."""
+    from exif_service.api.errors import surface_for_path
+
+    http = event.get("requestContext", {}).get("http", {})
+    method = str(http.get("method", "GET"))
+    path = str(event.get("rawPath") or http.get("path") or "/")
+    surface = surface_for_path(path)
+    operation = "/".join("{id}" if _ID_LIKE.search(part) else part for part in path.split("/"))
+    status = int(response.get("statusCode", 500))
+    metrics.add_dimension("surface", surface.name if surface else "web")
+    metrics.add_dimension("operation", f"{method} {operation}"[:200])
+    metrics.add_metric("RequestLatency", MetricUnit.Milliseconds, round(seconds * 1000, 1))
+    if processes_files and status < 300 and (method == "POST" or path == "/v1/metadata"):
+        metrics.add_metric("FilesProcessed", MetricUnit.Count, 1)
+    if status == 429:
+        metrics.add_metric("QuotaRejections", MetricUnit.Count, 1)
+    if status >= 500:
+        metrics.add_metric("Errors", MetricUnit.Count, 1)

@@ -16,9 +16,16 @@ from exif_service.store.jobs import get_job, save_job
 
 def extract_file(local: LocalFile, owner_id: str | None, blobs: Blobs) -> Job:
     """Read the file's metadata, store it as a completed extraction, and return it."""
+    job = run_extraction(local, str(uuid.uuid4()), owner_id)
+    save_job(job, blobs)
+    return job
+
+
+def run_extraction(local: LocalFile, job_uuid: str, owner_id: str | None) -> Job:
+    """The completed extraction job of a local file (not stored yet)."""
     report = read_metadata(get_pool(), local.path, file_name=local.file_name)
-    job = Job(
-        uuid=str(uuid.uuid4()),
+    return Job(
+        uuid=job_uuid,
         operation=Operation.EXTRACT,
         status=JobStatus.COMPLETED,
         file_name=local.file_name,
@@ -26,8 +33,6 @@ def extract_file(local: LocalFile, owner_id: str | None, blobs: Blobs) -> Job:
         created_at=datetime.now(UTC),
         report=report.to_dict(),
     )
-    save_job(job, blobs)
-    return job
 
 
 def find_extraction(job_uuid: str, owner_id: str | None, blobs: Blobs) -> Job:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import QuotaExceeded
@@ -47,3 +48,8 @@ def charge_account(account: Account, units: int = 1) -> Iterator[None]:
 
 def used_today(account: Account) -> int:
     return usage.used(user_subject(account), usage_day())
+
+
+def refund_user(user_id: str, charged_at: datetime, units: int = 1) -> None:
+    """Give back units charged at `charged_at` for work that failed later (S3 uploads)."""
+    usage.give_back(f"user#{user_id}", usage_day(charged_at), units)

@@ -28,13 +28,21 @@ def remove_metadata(
     local: LocalFile, owner_id: str | None, blobs: Blobs, keep: StripKeep = StripKeep.SAFE
 ) -> Job:
     """Strip the file, store the clean copy under `results/`, and record the job."""
-    job_uuid = str(uuid.uuid4())
+    job = run_removal(local, str(uuid.uuid4()), owner_id, blobs, keep)
+    save_job(job, blobs)
+    return job
+
+
+def run_removal(
+    local: LocalFile, job_uuid: str, owner_id: str | None, blobs: Blobs, keep: StripKeep
+) -> Job:
+    """Strip the file and store the clean copy; returns the completed job (not stored yet)."""
     clean = local.workdir / f"clean.{safe_extension(local.file_name)}"
     facts = strip_metadata(get_pool(), local.path, clean, keep)
     key = f"results/{job_uuid}/clean.{safe_extension(local.file_name)}"
     blobs.put_file(key, clean, facts.mime_type)
     now = datetime.now(UTC)
-    job = Job(
+    return Job(
         uuid=job_uuid,
         operation=Operation.REMOVE,
         status=JobStatus.COMPLETED,
@@ -45,8 +53,6 @@ def remove_metadata(
         content_type=facts.mime_type,
         download_expires_at=now + timedelta(hours=get_settings().download_ttl_hours),
     )
-    save_job(job, blobs)
-    return job
 
 
 def cleaned_file(job_uuid: str, blobs: Blobs, now: datetime | None = None) -> CleanedFile:

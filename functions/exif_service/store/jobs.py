@@ -17,6 +17,23 @@ _RECORD_TTL = timedelta(days=30)
 
 
 def save_job(job: Job, blobs: Blobs) -> None:
+    _item(job, blobs).save()
+
+
+def finish_job(job: Job, blobs: Blobs, *, expected: JobStatus) -> bool:
+    """Store `job` only if the stored one is still `expected`; False if another run got there."""
+    from pynamodb.exceptions import PutError
+
+    try:
+        _item(job, blobs).save(condition=Extraction.status == expected.value)
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _item(job: Job, blobs: Blobs) -> Extraction:
     item = Extraction(
         uuid=job.uuid,
         owner_id=job.owner_id,
@@ -39,7 +56,7 @@ def save_job(job: Job, blobs: Blobs) -> None:
             item.metadata_key = key
         else:
             item.metadata = job.report
-    item.save()
+    return item
 
 
 def get_job(job_uuid: str, blobs: Blobs) -> Job | None:

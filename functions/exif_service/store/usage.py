@@ -65,3 +65,13 @@ def delete_before(day: str) -> int:
         item.delete()
         removed += 1
     return removed
+
+
+def day_totals(day: str) -> tuple[int, int]:
+    """How many subjects used the service on `day`, and how many images they processed."""
+    subjects = images = 0
+    for item in UsageCounter.scan(UsageCounter.day == day):
+        if item.used > 0:
+            subjects += 1
+            images += int(item.used)
+    return subjects, images

@@ -48,10 +48,18 @@ def extract(owner: KeyOwner, source: FileOrUrl, blobs: BlobsDep) -> JSONResponse
 
 
 @extract_router.get("/api/v1/extract/{job_uuid}")
-def get_extraction(job_uuid: str, owner: OptionalKeyOwner, blobs: BlobsDep) -> JSONResponse:
+def get_extraction(
+    request: Request,
+    job_uuid: str,
+    owner: OptionalKeyOwner,
+    blobs: BlobsDep,
+    settings: SettingsDep,
+) -> JSONResponse:
     """A stored extraction; with a key, only that key owner's extractions are found."""
     job = find_extraction(job_uuid, owner.user_id if owner else None, blobs)
-    return JSONResponse(present_job(job, lookup=True))
+    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    download = f"{base}/download-cleaned/{job.uuid}"
+    return JSONResponse(present_job(job, lookup=True, download_url=download))
 
 
 @remove_router.post("/api/v1/remove")

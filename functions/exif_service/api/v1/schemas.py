@@ -29,8 +29,13 @@ def present_metadata(report: MetadataReport) -> dict[str, Any]:
     return out
 
 
-def present_job(job: Job, *, lookup: bool = False) -> dict[str, Any]:
-    """A stored extraction as POST /extract (or, with `lookup`, GET /extract/{uuid}) shows it."""
+def present_job(
+    job: Job, *, lookup: bool = False, download_url: str | None = None
+) -> dict[str, Any]:
+    """A stored extraction as POST /extract (or, with `lookup`, GET /extract/{uuid}) shows it.
+
+    `download_url` is shown for a completed remove job (large files processed from S3).
+    """
     body: dict[str, Any] = {
         "success": job.status.value != "failed",
         "status": job.status.value,
@@ -42,6 +47,8 @@ def present_job(job: Job, *, lookup: bool = False) -> dict[str, Any]:
         body["operation"] = job.operation.value
     if job.report is not None:
         body["metadata"] = present_metadata(MetadataReport.from_dict(job.report))
+    if download_url and job.result_key and job.status.value == "completed":
+        body["downloadUrl"] = download_url
     if job.error:
         body["error"] = job.error
     return body

@@ -1,0 +1,33 @@
+"""Secrets in SSM Parameter Store (SecureString), read and decrypted at run time.
+
+The deployment passes only parameter names to the functions, so no secret is ever in the
+template, a stack parameter or the function's environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import boto3
+
+from exif_service.domain.errors import ServiceUnavailable
+from exif_service.settings import Settings
+
+_BATCH = 10  # GetParameters accepts at most ten names
+
+
+def read_secure_parameters(names: Sequence[str], settings: Settings) -> dict[str, str]:
+    """The decrypted values of `names`; every one must exist."""
+    # Its own client: this runs while get_settings() is still building the settings that the
+    # cached clients in store/aws.py read.
+    ssm = boto3.client("ssm", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    values: dict[str, str] = {}
+    for start in range(0, len(names), _BATCH):
+        batch = list(names[start : start + _BATCH])
+        answer = ssm.get_parameters(Names=batch, WithDecryption=True)
+        for parameter in answer.get("Parameters", []):
+            values[parameter["Name"]] = parameter["Value"]
+        missing = answer.get("InvalidParameters") or []
+        if missing:
+            raise ServiceUnavailable(f"SSM parameters not found: {', '.join(sorted(missing))}")
+    return values
