@@ -19,16 +19,18 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from exif_service.domain.errors import EngineFailure, ServiceUnavailable
 from exif_service.domain.tags import check_argument
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Versions before this floor read DjVu and file names unsafely (CVE-2021-22204, CVE-2022-23935)
 # and miss later parser fixes.
@@ -54,6 +56,42 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         pass
 
 
+class _Spawner:
+    """Starts every worker from one long-lived thread.
+
+    Linux delivers PR_SET_PDEATHSIG when the *thread* that forked the child exits, not the
+    process. Request threads come and go (anyio retires idle workers after a few seconds), so a
+    worker started from one would be killed soon after; this thread lives as long as the server.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, start: Callable[[], _T]) -> _T:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="exiftool-spawner", daemon=True
+                )
+                self._thread.start()
+        done: Future[_T] = Future()
+        self._jobs.put((done, start))
+        return done.result()
+
+    def _loop(self) -> None:
+        while True:
+            done, start = self._jobs.get()
+            try:
+                done.set_result(start())
+            except BaseException as exc:  # handed to the caller, who re-raises it
+                done.set_exception(exc)
+
+
+_spawner = _Spawner()
+
+
 class ExifToolProcess:
     """One `-stay_open` ExifTool; not thread-safe, the pool hands it to one caller at a time."""
 
@@ -69,12 +107,24 @@ class ExifToolProcess:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The OS process id while the process is running."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
     def start(self) -> None:
+        """Start ExifTool from the spawner thread (see `_Spawner`)."""
+        # a worker that exited on its own is reaped first, so its pipes are closed, not leaked
+        self.kill()
+        self._proc = _spawner.run(self._popen)
+
+    def _popen(self) -> subprocess.Popen[bytes]:
         env = {**os.environ, "LC_ALL": "C.UTF-8"}
         bundled_lib = Path("/opt/perl/lib")
         if bundled_lib.is_dir():
             env["PERL5LIB"] = str(bundled_lib)
-        self._proc = subprocess.Popen(  # noqa: S603 - fixed command, arguments go through stdin
+        return subprocess.Popen(  # noqa: S603 - fixed command, arguments go through stdin
             self._command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -180,6 +230,10 @@ class ExifToolPool:
     @property
     def size(self) -> int:
         return self._size
+
+    def pids(self) -> list[int]:
+        """Process ids of the workers running now."""
+        return sorted(p.pid for p in self._all if p.pid is not None)
 
     def start(self, min_version: float) -> None:
         """Start one process, check the ExifTool version, and fill the pool lazily later."""
