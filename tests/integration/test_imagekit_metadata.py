@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -347,3 +348,103 @@ def test_damaged_jpeg_gets_a_4xx_without_engine_details(
         )
     assert 400 <= r.status_code < 500
     assert "/tmp" not in r.text and "exiftool" not in r.text.lower()
+
+
+def test_video_reports_duration_bitrate_and_codecs(
+    client: TestClient, pro_user: KeyedUser, tmp_path: Path
+) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(make_mp4(seconds=12, width=640, height=360, mdat_bytes=30_000))
+    uploaded = upload(client, pro_user.key, path, responseFields="metadata")
+    assert uploaded["fileType"] == "non-image"
+    assert (uploaded["width"], uploaded["height"]) == (640, 360)
+    meta = uploaded["metadata"]
+    assert meta["format"] == "mp4"
+    assert meta["duration"] == 12
+    assert meta["bitRate"] == 20  # kbps: 30,000 bytes of media over 12 s
+    assert meta["videoCodec"] == "h264"
+    assert meta["audioCodec"] == "aac"
+    assert meta["pHash"] is None
+    assert uploaded["duration"] == 12 and uploaded["videoCodec"] == "h264"
+
+
+# A hand-built MP4 skeleton (one H.264 video and one AAC audio track, no samples): enough for
+# ExifTool to read what the metadata object shows for a video.
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _full(kind: bytes, version: int, payload: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", version << 24) + payload)
+
+
+def make_mp4(
+    seconds: int = 12, width: int = 640, height: int = 360, mdat_bytes: int = 30000
+) -> bytes:
+    ts = 1000
+    mvhd = _full(
+        b"mvhd",
+        0,
+        struct.pack(">IIII", 0, 0, ts, seconds * ts)
+        + struct.pack(">IH", 0x10000, 0x100)
+        + b"\0" * 10
+        + struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+        + b"\0" * 24
+        + struct.pack(">I", 3),
+    )
+
+    def trak(track_id: int, handler: bytes, entry: bytes, w: int = 0, h: int = 0) -> bytes:
+        tkhd = _full(
+            b"tkhd",
+            0,
+            struct.pack(">IIIII", 0, 0, track_id, 0, seconds * ts)
+            + b"\0" * 8
+            + struct.pack(">hhhH", 0, 0, 0x100 if handler == b"soun" else 0, 0)
+            + struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+            + struct.pack(">II", w << 16, h << 16),
+        )
+        mdhd = _full(
+            b"mdhd", 0, struct.pack(">IIII", 0, 0, ts, seconds * ts) + struct.pack(">HH", 0x55C4, 0)
+        )
+        hdlr = _full(b"hdlr", 0, struct.pack(">I", 0) + handler + b"\0" * 12 + b"handler\0")
+        stsd = _full(b"stsd", 0, struct.pack(">I", 1) + entry)
+        stbl = _box(
+            b"stbl",
+            stsd
+            + _full(b"stts", 0, struct.pack(">I", 0))
+            + _full(b"stsc", 0, struct.pack(">I", 0))
+            + _full(b"stsz", 0, struct.pack(">II", 0, 0))
+            + _full(b"stco", 0, struct.pack(">I", 0)),
+        )
+        media_header = (
+            _full(b"vmhd", 1, struct.pack(">HHHH", 0, 0, 0, 0))
+            if handler == b"vide"
+            else _full(b"smhd", 0, struct.pack(">HH", 0, 0))
+        )
+        dinf = _box(b"dinf", _full(b"dref", 0, struct.pack(">I", 1) + _full(b"url ", 1, b"")))
+        minf = _box(b"minf", media_header + dinf + stbl)
+        return _box(b"trak", tkhd + _box(b"mdia", mdhd + hdlr + minf))
+
+    avc1 = _box(
+        b"avc1",
+        b"\0" * 6
+        + struct.pack(">H", 1)
+        + b"\0" * 16
+        + struct.pack(">HH", width, height)
+        + struct.pack(">II", 0x480000, 0x480000)
+        + struct.pack(">I", 0)
+        + struct.pack(">H", 1)
+        + b"\0" * 32
+        + struct.pack(">Hh", 0x18, -1),
+    )
+    mp4a = _box(
+        b"mp4a",
+        b"\0" * 6
+        + struct.pack(">H", 1)
+        + b"\0" * 8
+        + struct.pack(">HHHH", 2, 16, 0, 0)
+        + struct.pack(">I", 44100 << 16),
+    )
+    moov = _box(b"moov", mvhd + trak(1, b"vide", avc1, width, height) + trak(2, b"soun", mp4a))
+    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41")
+    return ftyp + moov + _box(b"mdat", b"\0" * mdat_bytes)

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import imagehash
-from PIL import ExifTags, Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from PIL import (
+    ExifTags,
+    Image,
+    ImageOps,
+    JpegImagePlugin,
+    TiffImagePlugin,
+    UnidentifiedImageError,
+)
 
 from exif_service.domain.errors import FileTooLarge, UnsupportedFile
 from exif_service.domain.phash import int_to_phash
@@ -110,7 +117,8 @@ def estimate_jpeg_quality(tables: Mapping[int, Any]) -> int:
 
 def _inspect(img: Image.Image, width: int, height: int) -> PixelFacts:
     fmt = str(img.format)
-    quality = estimate_jpeg_quality(getattr(img, "quantization", {}) or {}) if fmt == "JPEG" else 0
+    is_jpeg = isinstance(img, JpegImagePlugin.JpegImageFile)  # MPO (camera JPEGs) included
+    quality = estimate_jpeg_quality(getattr(img, "quantization", {}) or {}) if is_jpeg else 0
     icc = bool(img.info.get("icc_profile"))
     density = _density(img.info)
     stored = _stored_exif(img)
@@ -147,7 +155,7 @@ def _has_transparency(img: Image.Image) -> bool:
 
 def _phash(img: Image.Image) -> str:
     """DCT hash of the picture as a viewer shows it (EXIF orientation applied)."""
-    if img.format == "JPEG":
+    if isinstance(img, JpegImagePlugin.JpegImageFile):
         img.draft("RGB", _HASH_SOURCE_SIZE)  # decode at 1/2..1/8 scale, straight from the DCT
     upright = ImageOps.exif_transpose(img)
     small = upright.copy()
