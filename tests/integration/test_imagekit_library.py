@@ -340,3 +340,24 @@ def _epoch() -> Any:
     from datetime import UTC, datetime
 
     return datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_svg_with_script_is_served_as_a_sandboxed_download(
+    client: TestClient, pro_user: KeyedUser
+) -> None:
+    svg = (
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        b"<script>alert(document.cookie)</script><rect width='10' height='10'/></svg>"
+    )
+    r = client.post(
+        "/api/v1/files/upload",
+        headers=basic(pro_user.key),
+        files={"file": ("x.svg", svg)},
+        data={"fileName": "x.svg"},
+    )
+    assert r.status_code == 200, r.text
+    content = client.get(r.json()["url"])
+    assert content.status_code == 200
+    assert "sandbox" in content.headers["content-security-policy"]
+    assert content.headers["x-content-type-options"] == "nosniff"
+    assert content.headers["content-disposition"].startswith("attachment")

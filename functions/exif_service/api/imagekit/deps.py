@@ -76,7 +76,7 @@ def _parse(form: FormData, limit: int) -> UploadForm:
     options = UploadOptions(
         file_name=file_name,
         folder=_text(form, "folder") or "/",
-        tags=tuple(t.strip() for t in _text(form, "tags").split(",") if t.strip())[:30],
+        tags=tuple(t.strip()[:100] for t in _text(form, "tags").split(",") if t.strip())[:30],
         unique_name=_flag(form, "useUniqueFileName", default=True),
     )
     fields = frozenset(f.strip() for f in _text(form, "responseFields").split(",") if f.strip())

@@ -27,6 +27,7 @@ from exif_service.services import library
 from exif_service.services.quota import charge_account
 from exif_service.services.sources import materialize
 from exif_service.settings import Settings
+from exif_service.store.blobs import content_disposition
 from exif_service.store.library import LibraryEntry
 
 imagekit_router = APIRouter(route_class=ImageKitRoute, tags=["imagekit"])
@@ -114,11 +115,20 @@ def file_content(
             entry.s3_key, entry.name, entry.mime, settings.presign_ttl_s
         )
         return RedirectResponse(presigned, status_code=302)
-    return StreamingResponse(
-        blobs.stream(entry.s3_key),
-        media_type=entry.mime,
-        headers={"Cache-Control": "private, max-age=300"},
-    )
+    headers = {
+        "Cache-Control": "private, max-age=300",
+        # the file is the caller's, served from the API's own origin: never let it run script
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if not _safe_inline(entry.mime):
+        headers["Content-Disposition"] = content_disposition(entry.name)
+    return StreamingResponse(blobs.stream(entry.s3_key), media_type=entry.mime, headers=headers)
+
+
+def _safe_inline(mime: str) -> bool:
+    """Raster pictures, video and audio are shown in place; anything else is a download."""
+    return mime.startswith(("image/", "video/", "audio/")) and "svg" not in mime
 
 
 @imagekit_router.get("/v1/phash-distance")
