@@ -1,10 +1,19 @@
 // The admin page: every stored file with filters, downloads, and the purge.
 // The files endpoint answers with an HTML table; it is parsed into an inert document and its
 // cells copied over as text, so nothing in it is ever inserted as markup.
-import { el, requireUser, safePath, say, sayError, whileBusy } from "./app.js";
+import { el, requireUser, safePath, say, sayError, when, whileBusy } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const DOWNLOAD = /^\/api\/admin\/files\/[^/]+\/download$/;
+
+function readable(column, text) {
+  if (column === "Processed") return when(text);
+  if (column === "Bytes" && /^\d+$/.test(text)) {
+    const bytes = Number(text);
+    return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  }
+  return text;
+}
 
 function copyRow(source, header) {
   const row = el("tr", { "data-id": source.dataset.id || "" });
@@ -17,7 +26,7 @@ function copyRow(source, header) {
       a.setAttribute("aria-label", `Download ${name}`);
       row.append(el("td", {}, a));
     } else {
-      row.append(el("td", { text: cell.textContent, "data-label": header[index] || "" }));
+      row.append(el("td", { text: readable(header[index], cell.textContent) }));
     }
   });
   return row;
@@ -44,7 +53,7 @@ async function load(event) {
   const doc = new DOMParser().parseFromString(await response.text(), "text/html");
   const table = doc.querySelector("table");
   const header = table ? [...table.querySelectorAll("thead th")].map((th) => th.textContent) : [];
-  const headRow = el("tr", {}, ...header.map((text) => el("th", { scope: "col", text: text || "Actions" })));
+  const headRow = el("tr", {}, ...header.map((text) => el("th", { scope: "col", text: text === "Bytes" ? "Size" : text || "Actions" })));
   $("files-table").tHead.replaceChildren(headRow);
   const rows = table ? [...table.querySelectorAll("tbody tr")] : [];
   $("files-table").tBodies[0].replaceChildren(...rows.map((r) => copyRow(r, header)));

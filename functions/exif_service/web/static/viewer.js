@@ -39,10 +39,10 @@ const GROUPS = [
 
 // What a tag can reveal about the person who took or shared the photo.
 const PRIVACY = [
-  { kind: "Location", why: "shows where the photo was taken", test: /^GPS|^(City|State|Province-State|Country|Country-PrimaryLocationName|Location|Sub-location|LocationCreated|LocationShown)$/ },
-  { kind: "Device", why: "identifies the exact camera or lens", test: /SerialNumber$|^(CameraSerialNumber|ImageUniqueID|UniqueCameraModel)$/ },
-  { kind: "Identity", why: "names a person", test: /^(Artist|Creator|By-line|Author|XPAuthor|OwnerName|CameraOwnerName|Copyright|CopyrightNotice|Rights|Credit|CreatorContactInfo|CreatorWorkEmail|CreatorWorkURL|PersonInImage|RegionName|Contact)$/ },
-  { kind: "History", why: "records how and where the file was edited", test: /^History|^(DocumentID|OriginalDocumentID|InstanceID|DerivedFrom.*|Ingredients.*|PreservedFileName|RawFileName)$/ },
+  { kind: "Location", why: "where the photo was taken", test: /^GPS|^(City|State|Province-State|Country|Country-PrimaryLocationName|Location|Sub-location|LocationCreated|LocationShown)$/ },
+  { kind: "Device", why: "the exact camera or lens", test: /SerialNumber$|^(CameraSerialNumber|ImageUniqueID|UniqueCameraModel)$/ },
+  { kind: "Identity", why: "who took or owns it", test: /^(Artist|Creator|By-line|Author|XPAuthor|OwnerName|CameraOwnerName|Copyright|CopyrightNotice|Rights|Credit|CreatorContactInfo|CreatorWorkEmail|CreatorWorkURL|PersonInImage|RegionName|Contact)$/ },
+  { kind: "History", why: "how and where it was edited", test: /^History|^(DocumentID|OriginalDocumentID|InstanceID|DerivedFrom.*|Ingredients.*|PreservedFileName|RawFileName)$/ },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -133,7 +133,7 @@ function renderPrivacy(entries, point) {
         "li",
         { "data-kind": rule.kind },
         el("span", { className: `badge badge-${rule.kind.toLowerCase()}`, text: rule.kind }),
-        el("span", { text: ` ${tags.length} ${tags.length === 1 ? "tag" : "tags"} ${rule.why}` }),
+        el("span", { text: ` ${tags.length === 1 ? "1 tag reveals" : `${tags.length} tags reveal`} ${rule.why}` }),
         list,
       ),
     );

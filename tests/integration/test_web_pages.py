@@ -1,0 +1,101 @@
+"""The web app's pages over HTTP: rendering, security headers, static files, error pages."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.conftest import load_event
+from tests.support.lambdas import LambdaContext
+
+PAGES = ["/", "/signin", "/signup", "/dashboard", "/tools/strip", "/tools/edit", "/tools/geo"]
+PAGES += ["/tools/advanced", "/tools/bulk", "/admin", "/pricing"]
+
+
+@pytest.fixture
+def web() -> TestClient:
+    """The web router alone, as its own Lambda serves it (no tables, no ExifTool)."""
+    from exif_service.api.app import create_app
+    from exif_service.web.router import web_router
+
+    return TestClient(create_app(web_router))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_with_a_strict_policy(web: TestClient, path: str) -> None:
+    response = web.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    policy = response.headers["content-security-policy"]
+    for directive in (
+        "script-src 'self'",
+        "style-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ):
+        assert directive in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_carry_no_inline_script_or_style(web: TestClient, path: str) -> None:
+    html = web.get(path).text
+    assert "<style" not in html
+    assert " style=" not in html
+    assert " on" + "click=" not in html
+    for chunk in html.split("<script")[1:]:
+        assert ' src="/static/' in chunk.split(">", 1)[0]
+
+
+def test_tools_index_goes_to_the_first_tool(web: TestClient) -> None:
+    response = web.get("/tools", follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == "/tools/strip"
+
+
+def test_static_files_have_their_types_and_nothing_else_is_served(web: TestClient) -> None:
+    script = web.get("/static/app.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["x-content-type-options"] == "nosniff"
+    assert web.get("/static/app.css").headers["content-type"].startswith("text/css")
+    assert web.get("/static/router.py").status_code == 404
+    assert web.get("/static/..%2Frouter.py").status_code == 404
+    assert web.get("/static/%2e%2e/templates/base.html").status_code == 404
+
+
+def test_unknown_page_is_an_html_page_not_json(web: TestClient) -> None:
+    response = web.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+    assert "content-security-policy" in response.headers
+    assert web.get("/tools/nope").status_code == 404
+
+
+def test_api_paths_keep_their_json_errors_next_to_the_web_app(client: TestClient) -> None:
+    assert client.get("/").status_code == 200
+    missing = client.get("/api/images/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["ok"] is False
+
+
+def test_upload_limit_reaches_the_page(web: TestClient) -> None:
+    html = web.get("/").text
+    assert 'data-max-bytes="26214400"' in html
+    assert "Up to 25 MB" in html
+
+
+def test_web_lambda_serves_the_home_page_from_an_http_api_event() -> None:
+    from exif_service.handlers.web import handler
+
+    response = handler(copy.deepcopy(load_event("web_home.json")), LambdaContext())
+    assert response["statusCode"] == 200
+    assert response["headers"]["content-type"].startswith("text/html")
+    assert "See what your photos reveal" in response["body"]
+    assert "script-src 'self'" in response["headers"]["content-security-policy"]
