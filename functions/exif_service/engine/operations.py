@@ -34,11 +34,68 @@ class StripKeep(StrEnum):
     NONE = "none"  # nothing at all
 
 
+# TIFF-based files keep their image description in IFD0, which `-all=` cannot delete as a
+# whole ("Can't delete IFD0 from TIFF"): the personal tags in it must be named one by one.
+_TIFF_BASED = frozenset({"TIFF", "BTF", "DNG", "EIP"})
+# IFD0 tags that describe the pixels themselves; deleting them would break the image.
+_TIFF_STRUCTURE = frozenset(
+    {
+        "ImageWidth",
+        "ImageHeight",
+        "BitsPerSample",
+        "Compression",
+        "PhotometricInterpretation",
+        "FillOrder",
+        "StripOffsets",
+        "SamplesPerPixel",
+        "RowsPerStrip",
+        "StripByteCounts",
+        "PlanarConfiguration",
+        "XResolution",
+        "YResolution",
+        "ResolutionUnit",
+        "TileWidth",
+        "TileLength",
+        "TileOffsets",
+        "TileByteCounts",
+        "ExtraSamples",
+        "SampleFormat",
+        "Predictor",
+        "ColorMap",
+        "SubfileType",
+        "OldSubfileType",
+        "JPEGTables",
+        "YCbCrCoefficients",
+        "YCbCrSubSampling",
+        "YCbCrPositioning",
+        "ReferenceBlackWhite",
+        "TransferFunction",
+        "WhitePoint",
+        "PrimaryChromaticities",
+        "SMinSampleValue",
+        "SMaxSampleValue",
+        "HalftoneHints",
+        "InkSet",
+        "InkNames",
+        "NumberofInks",
+        "DotRange",
+        "TargetPrinter",
+        "Indexed",
+        "SubIFD",
+        "SubIFDs",
+        "ICC_Profile",
+        "Orientation",
+    }
+)
+_PLAIN_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
 @dataclass(frozen=True)
 class FileFacts:
     file_type: str
     mime_type: str
     orientation: int | None
+    ifd0_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +158,10 @@ def strip_metadata(
         args.append("--icc_profile:all")
         if facts.orientation and facts.orientation != 1:
             args.append(f"-EXIF:Orientation#={facts.orientation}")
+    if facts.file_type in _TIFF_BASED:
+        args += [f"-IFD0:{tag}=" for tag in facts.ifd0_tags if tag not in _TIFF_STRUCTURE]
+        if keep is StripKeep.NONE:
+            args.append("-IFD0:Orientation=")
     _write(pool, args, src, dst)
     return facts
 
@@ -146,15 +207,28 @@ def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
     """File type, MIME type and orientation, read without parsing the rest of the metadata."""
     raw = _read_json(
         pool,
-        ["-j", "-n", "-G", "-fast2", "-File:FileType", "-File:MIMEType", "-EXIF:Orientation"],
+        [
+            "-j",
+            "-n",
+            "-G1",
+            "-fast2",
+            "-File:FileType",
+            "-File:MIMEType",
+            "-EXIF:Orientation",
+            "-IFD0:all",
+        ],
         path,
     )
     _ensure_media(str(raw.get("File:FileType", "")), raw)
-    orientation = raw.get("EXIF:Orientation")
+    orientation = next(
+        (v for k, v in raw.items() if k.endswith(":Orientation") and isinstance(v, int)), None
+    )
+    ifd0 = tuple(tag for key in raw if key.startswith("IFD0:") and _PLAIN_TAG.match(tag := key[5:]))
     return FileFacts(
         file_type=str(raw.get("File:FileType")),
         mime_type=str(raw.get("File:MIMEType") or "application/octet-stream"),
-        orientation=orientation if isinstance(orientation, int) else None,
+        orientation=orientation,
+        ifd0_tags=ifd0,
     )
 
 
