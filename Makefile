@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 EXIFTOOL := layers/exiftool/build/host/exiftool/.version
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint format typecheck bench check-template clean
+.PHONY: run test setup lint format typecheck bench check-template clean browser screenshots
 
 setup: $(STAMP) $(EXIFTOOL)
 
@@ -26,12 +26,22 @@ $(EXIFTOOL):
 run: setup
 	PORT=$(PORT) $(BIN)/exif-service serve --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check functions tests bench
 	$(BIN)/ruff format --check functions tests bench
 	$(BIN)/mypy
 	$(MAKE) --no-print-directory check-template
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The browser tests drive Debian's Chromium (Playwright's own browser downloads are not used).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+# Refresh docs/screenshots/ from the browser tests.
+screenshots: setup browser
+	EXIF_SERVICE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest \
+		tests/e2e/test_web_viewer.py tests/e2e/test_web_account.py -k "gps_with or strip_downloads or curl or admin_sees"
 
 lint: setup
 	$(BIN)/ruff check functions tests bench
