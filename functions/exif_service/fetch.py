@@ -22,6 +22,8 @@ from exif_service.settings import Settings
 _REDIRECTS = {301, 302, 303, 307, 308}
 _MAX_URL = 2048
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Special-purpose ranges some Python versions still call global.
+_ALSO_BLOCKED = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("0.0.0.0/8"))
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ def is_public_address(address: IPAddress) -> bool:
             return is_public_address(mapped)
         if address.teredo is not None:
             return False
+    if isinstance(address, ipaddress.IPv4Address) and any(address in n for n in _ALSO_BLOCKED):
+        return False
     return bool(
         address.is_global
         and not address.is_multicast
@@ -76,12 +80,19 @@ def check_url(url: str, settings: Settings) -> tuple[httpx.URL, str, IPAddress]:
     return httpx.URL(url.strip()), host, addresses[0]
 
 
-def download(url: str, dest: Path, settings: Settings) -> Downloaded:
-    """Download `url` into `dest`, following at most N checked redirects, capped in size."""
+def download(
+    url: str, dest: Path, settings: Settings, *, transport: httpx.BaseTransport | None = None
+) -> Downloaded:
+    """Download `url` into `dest`, following at most N checked redirects, capped in size.
+
+    `transport` lets a test stand in for the remote server; the address checks still run.
+    """
     limit = settings.max_upload_bytes
     timeout = httpx.Timeout(settings.fetch_read_timeout_s, connect=settings.fetch_connect_timeout_s)
     current = url
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with httpx.Client(
+        timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+    ) as client:
         for _ in range(settings.fetch_max_redirects + 1):
             target, host, address = check_url(current, settings)
             pinned = target.copy_with(host=str(address))
