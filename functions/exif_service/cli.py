@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("-o", "--output", type=Path, required=True)
     remove.add_argument("--keep", choices=["safe", "none"], default="safe")
     remove.set_defaults(func=_remove)
+
+    jobs = sub.add_parser("jobs", help="run a scheduled job now").add_subparsers(
+        required=True, metavar="JOB"
+    )
+    reset = jobs.add_parser("usage-reset", help="report yesterday's usage, drop old counters")
+    reset.set_defaults(func=_run_job, job="usage-reset")
+    purge = jobs.add_parser("purge", help="soft-delete expired files, purge old deleted ones")
+    purge.set_defaults(func=_run_job, job="purge")
     return parser
 
 
@@ -83,6 +91,11 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"ExifTool {pool.version} x{pool.size} ready", file=sys.stderr)
     url = f"http://{args.host}:{args.port}"
     write_state(settings, settings.aws_endpoint_url or "", url)
+    from exif_service.local.schedules import LocalScheduler
+
+    scheduler = LocalScheduler() if settings.run_schedules else None
+    if scheduler is not None:
+        scheduler.start()
     try:
         uvicorn.run(
             create_local_app(),
@@ -92,6 +105,8 @@ def _serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=5,
         )
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         shutdown_pool()
         if emulator is not None:
             emulator.stop()
@@ -122,6 +137,18 @@ def _store() -> Iterator[None]:
         yield
     finally:
         emulator.stop()
+
+
+def _run_job(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from exif_service.local.schedules import SCHEDULES
+
+    job = next(s for s in SCHEDULES if s.name == args.job)
+    with _store():
+        result = job.run(datetime.now(UTC))
+    print(json.dumps({"job": job.name, "result": result}, default=str))
+    return 0
 
 
 def _create_user(args: argparse.Namespace) -> int:
