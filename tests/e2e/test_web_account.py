@@ -307,3 +307,19 @@ def test_sign_out_ends_the_session(page: Page) -> None:
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     page.goto("/dashboard")
     page.wait_for_url("**/signin?next=%2Fdashboard")
+
+
+def test_sign_in_works_from_the_keyboard_with_a_visible_focus(page: Page) -> None:
+    email = sign_up(page)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/")
+    page.goto("/signin")
+    page.get_by_label("Email").focus()
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard")
+    expect(page.locator("#who")).to_have_text(email)

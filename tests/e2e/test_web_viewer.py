@@ -107,3 +107,12 @@ def test_pages_send_a_strict_content_security_policy(page: Page) -> None:
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_url_that_is_not_a_web_address_is_explained_next_to_the_field(page: Page) -> None:
+    page.goto("/")
+    page.get_by_label("Or read a photo from a web address").fill("file:///etc/passwd")
+    page.get_by_role("button", name="Read URL").click()
+    expect(page.locator("#url-error")).to_have_text(
+        "Enter a full web address starting with http:// or https://."
+    )
