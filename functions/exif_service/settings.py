@@ -11,7 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+# where the ExifTool layer (layers/exiftool) puts its files in a Lambda function
 _LAMBDA_EXIFTOOL = Path("/opt/exiftool/exiftool")
+_LAMBDA_PERL = Path("/opt/perl/bin/perl")
 _HOST_EXIFTOOL = _REPO_ROOT / "layers" / "exiftool" / "build" / "host" / "exiftool" / "exiftool"
 
 
@@ -20,8 +22,7 @@ def _default_exiftool() -> Path:
 
 
 def _default_perl() -> str:
-    bundled = Path("/opt/perl/bin/perl")
-    return str(bundled) if bundled.exists() else "perl"
+    return str(_LAMBDA_PERL) if _LAMBDA_PERL.exists() else "perl"
 
 
 class Settings(BaseSettings):
