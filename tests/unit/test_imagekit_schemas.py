@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from exif_service.api.imagekit.errors import rate_limit_headers, render
-from exif_service.api.imagekit.schemas import present_exif, present_metadata
+from exif_service.api.imagekit.schemas import present_embedded, present_exif, present_metadata
 from exif_service.domain.errors import EngineFailure, QuotaExceeded
 from exif_service.engine.operations import NumericTag
 from exif_service.services.library import MediaReading
@@ -96,3 +96,16 @@ def test_rate_limit_reset_counts_down_to_midnight_utc() -> None:
 
     headers = rate_limit_headers(5, datetime(2026, 1, 1, 23, 59, 0, tzinfo=UTC))
     assert headers["X-RateLimit-Reset"] == str(60_000)
+
+
+def test_embedded_metadata_leaves_out_the_servers_file_facts() -> None:
+    tags = [
+        tag("File", "System", "Directory", "Directory", "/tmp/exs-abc"),
+        tag("File", "System", "FileName", "FileName", "input.jpg"),
+        tag("ExifTool", "ExifTool", "ExifToolVersion", "ExifToolVersion", 13.59),
+        tag("File", "File", "ImageWidth", "ImageWidth", 100),
+        tag("EXIF", "IFD0", 0x010F, "Make", "Canon"),
+        tag("XMP", "XMP-dc", "Title", "Title", "Paris"),
+        tag("EXIF", "IFD1", 0x0201, "ThumbnailImage", "(Binary data 10 bytes, use -b option)"),
+    ]
+    assert present_embedded(tags) == {"ImageWidth": 100, "Make": "Canon", "Title": "Paris"}

@@ -143,6 +143,18 @@ def present_exif(
     return sections
 
 
+def present_embedded(tags: Iterable[NumericTag]) -> dict[str, Any]:
+    """Every embedded tag by name (first one wins), without the server's view of its copy."""
+    out: dict[str, Any] = {}
+    for tag in tags:
+        if tag.group0 in ("ExifTool", "Composite") or tag.group1 == "System":
+            continue
+        value = _json_safe(tag.value)
+        if value is not None and not _is_binary(value):
+            out.setdefault(tag.name, value)
+    return out
+
+
 def present_file(entry: LibraryEntry, url: str) -> dict[str, Any]:
     """A library file as the list and details endpoints show it."""
     return {
@@ -198,6 +210,8 @@ def present_upload(
         body["customMetadata"] = {}
     if "metadata" in fields:
         body["metadata"] = present_metadata(reading)
+    if "embeddedMetadata" in fields:
+        body["embeddedMetadata"] = present_embedded(reading.tags)
     if _is_video(reading):
         body.update(_video_fields(reading))
     return body
