@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import zipfile
@@ -224,6 +225,45 @@ def test_history_lists_processed_files_with_a_working_download(page: Page, tmp_p
         row.get_by_role("link", name="Download <kept>.jpg").click()
     download.value.save_as(tmp_path / "again.jpg")
     assert not [name for name in tags_of(tmp_path / "again.jpg") if "GPS" in name]
+
+
+def _age_past_the_download_window(server: Server, file_id: str) -> None:
+    """Move one stored file's download deadline into the past, as 24 hours passing would."""
+    import boto3
+
+    state = json.loads((Path(server.env["EXIF_SERVICE_DATA_DIR"]) / "server.json").read_text())
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=state["awsEndpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    dynamodb.update_item(
+        TableName="exif-service-files",
+        Key={"file_id": {"S": file_id}},
+        UpdateExpression="SET download_expires_at = :past",
+        ExpressionAttributeValues={":past": {"S": "2020-01-01T00:00:00.000000+0000"}},
+    )
+
+
+def test_history_marks_an_expired_file_and_offers_no_download(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    if "EXIF_SERVICE_E2E_URL" in os.environ:
+        pytest.skip("ages a record in the local server's own store")
+    sign_up(page)
+    page.goto("/tools/strip")
+    page.get_by_label("Photo").set_input_files(str(make_photo(tmp_path / "old.jpg")))
+    run_tool(page, "Strip and download", tmp_path / "old-clean.jpg")
+    history = page.request.get("/api/images/history", headers={"Accept": "application/json"})
+    _age_past_the_download_window(server, history.json()["images"][0]["id"])
+
+    page.goto("/dashboard")
+    row = page.locator("#history-table tbody tr").filter(has_text="old.jpg")
+    expect(row).to_have_attribute("data-status", "expired")
+    expect(row.locator(".badge-expired")).to_have_text("Expired")
+    expect(row.get_by_role("link")).to_have_count(0)
 
 
 def test_feedback_is_sent_from_the_dashboard(page: Page) -> None:

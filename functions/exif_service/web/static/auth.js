@@ -26,6 +26,14 @@ function validate() {
   return emailOk && passwordOk;
 }
 
+// keep "where to go next" when switching between sign-in and sign-up
+const next = safePath(new URLSearchParams(location.search).get("next"));
+if (next) {
+  for (const link of document.querySelectorAll('a[href="/signin"], a[href="/signup"]')) {
+    if (link.closest("main")) link.search = `?next=${encodeURIComponent(next)}`;
+  }
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!validate()) return;
@@ -39,7 +47,6 @@ form.addEventListener("submit", async (event) => {
   });
   button.disabled = false;
   if (answer.ok) {
-    const next = safePath(new URLSearchParams(location.search).get("next"));
     location.assign(next || "/dashboard");
     return;
   }

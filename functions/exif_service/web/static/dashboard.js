@@ -173,6 +173,9 @@ $("feedback-form").addEventListener("submit", sendFeedback);
 
 requireUser().then((user) => {
   if (!user) return;
+  if (new URLSearchParams(location.search).get("checkout") === "success") {
+    say($("page-status"), "Thank you! Your payment went through; Pro is active as soon as Stripe confirms it.", "ok");
+  }
   loadUsage();
   loadKeys();
   loadHistory();

@@ -5,6 +5,10 @@ import { startCheckout } from "./billing.js";
 const button = document.getElementById("upgrade");
 const status = document.getElementById("billing-status");
 
+if (new URLSearchParams(location.search).get("checkout") === "cancel") {
+  say(status, "Checkout was cancelled: nothing was charged.", "info");
+}
+
 currentUser().then((user) => {
   if (user && user.plan === "pro") {
     button.hidden = true;
