@@ -361,3 +361,41 @@ def test_svg_with_script_is_served_as_a_sandboxed_download(
     assert "sandbox" in content.headers["content-security-policy"]
     assert content.headers["x-content-type-options"] == "nosniff"
     assert content.headers["content-disposition"].startswith("attachment")
+
+
+def test_file_name_and_folder_cannot_climb_out_of_the_library(
+    client: TestClient, pro_user: KeyedUser, pictures: Path
+) -> None:
+    with (pictures / "seed1.jpg").open("rb") as fh:
+        r = client.post(
+            "/api/v1/files/upload",
+            headers=basic(pro_user.key),
+            files={"file": ("x.jpg", fh)},
+            data={
+                "fileName": "../../etc/evil name?.jpg",
+                "folder": "../a/./b\\..\\c",
+                "useUniqueFileName": "false",
+            },
+        )
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "evil_name_.jpg"
+    assert r.json()["filePath"] == "/a/b/c/evil_name_.jpg"
+
+
+def test_upload_over_the_size_limit_gets_413_for_binary_and_base64(
+    client: TestClient, pro_user: KeyedUser, pictures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXIF_SERVICE_MAX_UPLOAD_BYTES", "2000")
+    get_settings.cache_clear()
+    raw = (pictures / "seed1.jpg").read_bytes()
+    assert len(raw) > 2000
+    for file_field in (("big.jpg", raw), (None, base64.b64encode(raw).decode())):
+        r = client.post(
+            "/api/v1/files/upload",
+            headers=basic(pro_user.key),
+            files={"file": file_field},
+            data={"fileName": "big.jpg"},
+        )
+        assert r.status_code == 413, r.text
+        assert set(r.json()) == {"message", "help"}
+    assert client.get("/v1/files", headers=basic(pro_user.key)).json() == []

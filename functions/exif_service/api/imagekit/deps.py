@@ -52,8 +52,10 @@ async def upload_form(request: Request) -> AsyncIterator[UploadForm]:
         raise BadRequest("The upload must be sent as multipart/form-data.")
     limit = get_settings().max_upload_bytes
     try:
-        # a base64 `file` is a text field about 4/3 the size of the file it carries
-        form = await request.form(max_files=1, max_fields=50, max_part_size=limit * 4 // 3 + 4096)
+        # A base64 `file` is a text field 4/3 the size of the file it carries. The part may be
+        # larger than that so an oversized file is refused as 413 after decoding, not as a 400
+        # here; the body-size middleware still bounds what is held in memory.
+        form = await request.form(max_files=1, max_fields=50, max_part_size=2 * limit + 65536)
     except HTTPException as exc:
         raise BadRequest("The multipart body could not be read.") from exc
     try:
