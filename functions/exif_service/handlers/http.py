@@ -18,7 +18,8 @@ from mangum import Mangum
 from exif_service.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-_ID_LIKE = re.compile(r"[0-9]")
+# path segments that are ids rather than names: folded so metric dimensions stay few
+_ID_LIKE = re.compile(r"^(?=.*\d)[\w.=-]{8,}$|^\d+$")
 
 
 def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
@@ -48,14 +49,18 @@ def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
 def _record(
     event: dict[str, Any], response: dict[str, Any], seconds: float, *, processes_files: bool
 ) -> None:
-    """Request metrics by surface and operation (path with id-like segments folded)."""
+    """Request metrics by surface and operation (the API route, or the path with ids folded)."""
     from exif_service.api.errors import surface_for_path
 
     http = event.get("requestContext", {}).get("http", {})
     method = str(http.get("method", "GET"))
     path = str(event.get("rawPath") or http.get("path") or "/")
     surface = surface_for_path(path)
-    operation = "/".join("{id}" if _ID_LIKE.search(part) else part for part in path.split("/"))
+    route = str(event.get("routeKey") or "")
+    if route and "+}" not in route and route != "$default":
+        operation = route.split(" ", 1)[-1]
+    else:
+        operation = "/".join("{id}" if _ID_LIKE.match(part) else part for part in path.split("/"))
     status = int(response.get("statusCode", 500))
     metrics.add_dimension("surface", surface.name if surface else "web")
     metrics.add_dimension("operation", f"{method} {operation}"[:200])
