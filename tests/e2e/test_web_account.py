@@ -195,7 +195,7 @@ def test_free_user_is_told_keys_and_bulk_need_pro(page: Page, tmp_path: Path) ->
     expect(page.locator("#status")).to_contain_text("Pro")
 
 
-def test_pro_bulk_strip_returns_a_zip_of_clean_files(
+def test_pro_bulk_strip_and_bulk_edit_return_zips(
     page: Page, server: Server, tmp_path: Path
 ) -> None:
     email = sign_up(page)
@@ -209,6 +209,15 @@ def test_pro_bulk_strip_returns_a_zip_of_clean_files(
         first = tmp_path / "first.jpg"
         first.write_bytes(zf.read("bulk-0.jpg"))
     assert not [name for name in tags_of(first) if "GPS" in name]
+
+    page.get_by_label("Write the same fields to every photo").check()
+    page.get_by_label("Tag 1").fill("Copyright")
+    page.get_by_label("Value 1").fill("2026 Bulk Owner")
+    archive = run_tool(page, "Process and download", tmp_path / "edited.zip")
+    with zipfile.ZipFile(archive) as zf:
+        assert len(zf.namelist()) == 3
+        (tmp_path / "e.jpg").write_bytes(zf.read(zf.namelist()[0]))
+    assert tags_of(tmp_path / "e.jpg")["EXIF:Copyright"] == "2026 Bulk Owner"
 
 
 def test_history_lists_processed_files_with_a_working_download(page: Page, tmp_path: Path) -> None:
