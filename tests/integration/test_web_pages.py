@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -99,3 +100,18 @@ def test_web_lambda_serves_the_home_page_from_an_http_api_event() -> None:
     assert response["headers"]["content-type"].startswith("text/html")
     assert "See what your photos reveal" in response["body"]
     assert "script-src 'self'" in response["headers"]["content-security-policy"]
+
+
+def test_web_lambda_answers_unclaimed_api_paths_in_the_api_envelope() -> None:
+    from exif_service.handlers.web import handler
+
+    event = copy.deepcopy(load_event("web_home.json"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/images/no-such-tool"
+    response = handler(event, LambdaContext())
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["ok"] is False
+
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/no-such-page"
+    page = handler(event, LambdaContext())
+    assert page["statusCode"] == 404
+    assert page["headers"]["content-type"].startswith("text/html")

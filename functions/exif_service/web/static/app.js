@@ -165,6 +165,8 @@ export function dispositionName(header) {
 
 /** Offer a blob as a download now, and leave a link to download it again. */
 export function offerDownload(container, blob, name, label = "Download again") {
+  const previous = container.querySelector("a[href^='blob:']");
+  if (previous) URL.revokeObjectURL(previous.href);
   const url = URL.createObjectURL(blob);
   const link = el("a", { href: url, download: name, className: "button", text: `${label}: ${name}` });
   container.replaceChildren(link);
