@@ -448,3 +448,22 @@ def make_mp4(
     moov = _box(b"moov", mvhd + trak(1, b"vide", avc1, width, height) + trak(2, b"soun", mp4a))
     ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41")
     return ftyp + moov + _box(b"mdat", b"\0" * mdat_bytes)
+
+
+def test_raw_exif_block_from_exiftool_gives_the_same_stored_values_as_the_decoder(
+    tmp_path: Path,
+) -> None:
+    # the route taken for formats Pillow does not decode (HEIC, RAW): same values either way
+    from exif_service.engine.exiftool import get_pool
+    from exif_service.engine.operations import read_exif_block
+    from exif_service.engine.pixels import stored_exif_from_block
+
+    photo = make_reference_photo(tmp_path / "block.jpg")
+    block = read_exif_block(get_pool(), photo)
+    decoded = inspect_image(photo, 10_000_000)
+    assert block is not None and decoded is not None
+    assert stored_exif_from_block(block) == decoded.stored_exif
+    assert stored_exif_from_block(b"not a tiff structure") == {}
+    bare = tmp_path / "bare.png"
+    draw().save(bare)
+    assert read_exif_block(get_pool(), bare) is None

@@ -146,6 +146,21 @@ def read_numeric_tags(pool: ExifToolPool, path: Path) -> list[NumericTag]:
     return tags
 
 
+def read_exif_block(pool: ExifToolPool, path: Path) -> bytes | None:
+    """The file's EXIF block as stored (a TIFF structure), wherever the format keeps it."""
+    raw = _read_json(pool, ["-j", "-b", "-EXIF:EXIF"], path, strict=False)
+    value = raw.get("EXIF")
+    if not isinstance(value, str) or not value.startswith("base64:"):
+        return None
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(value.removeprefix("base64:"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def strip_metadata(
     pool: ExifToolPool, src: Path, dst: Path, keep: StripKeep = StripKeep.SAFE
 ) -> FileFacts:

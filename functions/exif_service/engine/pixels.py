@@ -173,14 +173,33 @@ def _density(info: Mapping[Any, Any]) -> int | None:
     return None
 
 
+def stored_exif_from_block(data: bytes) -> dict[str, dict[int, Any]]:
+    """EXIF values as stored, from a raw EXIF block (for formats Pillow does not decode)."""
+    exif = Image.Exif()
+    try:
+        exif.load(data)
+    except Exception:  # a malformed EXIF block only costs precision: ExifTool's values remain
+        log.info("pillow could not parse the EXIF block", exc_info=True)
+        return {}
+    return _directories(exif)
+
+
 def _stored_exif(img: Image.Image) -> dict[str, dict[int, Any]]:
     try:
         exif = img.getexif()
+    except Exception:  # as above: ExifTool's values remain
+        log.info("pillow could not parse the EXIF block", exc_info=True)
+        return {}
+    return _directories(exif)
+
+
+def _directories(exif: Image.Exif) -> dict[str, dict[int, Any]]:
+    try:
         found = {"IFD0": {k: _plain(v) for k, v in exif.items()}}
         for name, ifd in _IFDS.items():
             found[name] = {k: _plain(v) for k, v in exif.get_ifd(ifd).items()}
-    except Exception:  # a malformed EXIF block only costs precision: ExifTool's values remain
-        log.info("pillow could not parse the EXIF block", exc_info=True)
+    except Exception:  # as above: ExifTool's values remain
+        log.info("pillow could not parse an EXIF directory", exc_info=True)
         return {}
     return {name: tags for name, tags in found.items() if tags}
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from exif_service.domain.errors import BadRequest, NotFound
 from exif_service.domain.phash import is_phash, phash_distance
 from exif_service.engine.exiftool import get_pool
-from exif_service.engine.operations import NumericTag, read_numeric_tags
-from exif_service.engine.pixels import PixelFacts, inspect_image
+from exif_service.engine.operations import NumericTag, read_exif_block, read_numeric_tags
+from exif_service.engine.pixels import PixelFacts, inspect_image, stored_exif_from_block
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.settings import get_settings
@@ -43,6 +44,8 @@ class MediaReading:
     tags: tuple[NumericTag, ...]
     pixels: PixelFacts | None
     size: int
+    # EXIF values as the file stores them, by directory and tag id (see engine/pixels.py)
+    stored_exif: Mapping[str, Mapping[int, Any]] = field(default_factory=dict)
 
     def value(self, group0: str, name: str) -> object:
         for tag in self.tags:
@@ -78,9 +81,15 @@ class UploadOptions:
 
 def read_media(path: Path, size: int) -> MediaReading:
     """Run ExifTool and (for pictures Pillow decodes) the pixel inspection on one file."""
-    tags = read_numeric_tags(get_pool(), path)
+    pool = get_pool()
+    tags = read_numeric_tags(pool, path)
     pixels = inspect_image(path, get_settings().max_image_pixels)
-    return MediaReading(tags=tuple(tags), pixels=pixels, size=size)
+    stored = pixels.stored_exif if pixels else {}
+    if not stored and any(t.group0 == "EXIF" for t in tags):
+        # a format Pillow does not decode (HEIC, RAW, ...): ExifTool hands over the raw block
+        block = read_exif_block(pool, path)
+        stored = stored_exif_from_block(block) if block else {}
+    return MediaReading(tags=tuple(tags), pixels=pixels, size=size, stored_exif=stored)
 
 
 def upload_file(

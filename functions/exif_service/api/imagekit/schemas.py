@@ -104,7 +104,7 @@ def present_metadata(reading: MediaReading) -> dict[str, Any]:
         "density": _density(reading),
         "hasTransparency": bool(pixels and pixels.has_transparency),
         "pHash": pixels.phash if pixels else None,
-        "exif": present_exif(reading.tags, pixels.stored_exif if pixels else {}),
+        "exif": present_exif(reading.tags, reading.stored_exif),
     }
     if _is_video(reading):
         body.update(_video_fields(reading))
