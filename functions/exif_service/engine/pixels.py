@@ -99,6 +99,12 @@ def inspect_image(path: Path, max_pixels: int) -> PixelFacts | None:
             raise UnsupportedFile("The image could not be decoded: it is damaged.") from exc
 
 
+def warm() -> None:
+    """Load the hashing code now (its FFT library takes about a second to import), so a Lambda
+    pays for it during init rather than in the first request."""
+    imagehash.phash(Image.new("L", (32, 32)))
+
+
 def estimate_jpeg_quality(tables: Mapping[int, Any]) -> int:
     """The IJG quality setting (1-100) whose scaled standard tables best match `tables`."""
     luma = list(tables.get(0) or [])
