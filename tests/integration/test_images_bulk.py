@@ -170,3 +170,39 @@ def test_bulk_member_names_cannot_leave_the_extraction_folder(
 )
 def test_archive_names_are_flat_safe_and_unique(given: list[str], expected: list[str]) -> None:
     assert unique_names(given) == expected
+
+
+def test_results_too_big_for_a_lambda_response_redirect_to_the_bucket(
+    client: TestClient, pro_user: KeyedUser, photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    from exif_service.api.images import router
+    from exif_service.settings import get_settings
+
+    monkeypatch.setenv("EXIF_SERVICE_DOWNLOAD_REDIRECTS", "true")
+    get_settings.cache_clear()
+    monkeypatch.setattr(router, "INLINE_RESPONSE_LIMIT", 1000)
+    data = photo.read_bytes()
+    single = client.post(
+        "/api/images/strip-exif",
+        headers=bearer(pro_user),
+        files={"file": ("photo.jpg", data)},
+        follow_redirects=False,
+    )
+    assert single.status_code == 303
+    fetched = requests.get(single.headers["location"], timeout=10)
+    assert fetched.status_code == 200 and fetched.content.startswith(b"\xff\xd8")
+    assert 'filename="photo.jpg"' in fetched.headers["content-disposition"]
+
+    batch = client.post(
+        "/api/images/strip-exif-bulk",
+        headers=bearer(pro_user),
+        files=uploads(("a.jpg", data), ("b.jpg", data)),
+        follow_redirects=False,
+    )
+    assert batch.status_code == 303
+    archive = requests.get(batch.headers["location"], timeout=10).content
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        assert zf.namelist() == ["a.jpg", "b.jpg"]
+    assert used(pro_user) == 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -69,6 +70,7 @@ class Download:
     file_name: str
     content_type: str
     file_id: str
+    s3_key: str
 
 
 def view_metadata(
@@ -143,7 +145,8 @@ def process_one(
         output = operation(local)
         name = download_name(local.file_name, web_file_name)
         kept = keep_result(account, tool, name, output.path, output.content_type, blobs)
-        return Download(output.path.read_bytes(), name, output.content_type, kept.file_id)
+        data = output.path.read_bytes()
+        return Download(data, name, output.content_type, kept.file_id, kept.s3_key)
 
 
 def require_bulk(account: Account, count: int) -> None:
@@ -227,6 +230,16 @@ def unique_names(names: Sequence[str]) -> list[str]:
         taken.add(candidate.lower())
         out.append(candidate)
     return out
+
+
+def park_archive(archive: IO[bytes], blobs: Blobs) -> str:
+    """Put a batch's ZIP under `results/` (for a redirect when it is too big for a response)."""
+    key = f"results/archives/{uuid.uuid4().hex}.zip"
+    try:
+        blobs.put_bytes(key, archive.read(), "application/zip")
+    finally:
+        archive.close()
+    return key
 
 
 def iter_file(fh: IO[bytes], chunk_size: int = 256 * 1024) -> Iterator[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import (
@@ -41,6 +41,7 @@ from exif_service.domain.retention import StoredFile
 from exif_service.services.edit import (
     Download,
     iter_file,
+    park_archive,
     process_bulk,
     process_one,
     strip_operation,
@@ -55,6 +56,8 @@ from exif_service.store.blobs import Blobs, content_disposition
 images_router = APIRouter(route_class=ImagesRoute, tags=["images"])
 
 _MAX_FIELDS_JSON = 64 * 1024
+# A Lambda response body is capped at 6 MB and binary bodies are base64-encoded (4/3 larger).
+INLINE_RESPONSE_LIMIT = 4 * 1024 * 1024
 
 
 @images_router.post("/api/images/view-exif")
@@ -66,7 +69,9 @@ def view_exif(request: Request, upload: SingleUpload, settings: SettingsDep) -> 
 
 
 @images_router.post("/api/images/edit-exif")
-def edit_exif(account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep) -> Response:
+def edit_exif(
+    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
     """Title, description, author, keywords, rights and licensing in EXIF, IPTC and XMP."""
     operation = write_operation(
         form_assignments(EDIT_FIELDS, upload.fields), parse_mode(upload.get("mode"))
@@ -74,11 +79,13 @@ def edit_exif(account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep) -> 
     result = process_one(
         account, "edit-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result)
+    return file_response(result, blobs, settings)
 
 
 @images_router.post("/api/images/seo-exif")
-def seo_exif(account: AdminAccount, upload: SingleUpload, blobs: BlobsDep) -> Response:
+def seo_exif(
+    account: AdminAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
     """Author, title, description, place, keywords, category and URL, all required (admins)."""
     operation = write_operation(
         form_assignments(SEO_FIELDS, upload.fields, required=True), EditMode.APPEND
@@ -86,11 +93,13 @@ def seo_exif(account: AdminAccount, upload: SingleUpload, blobs: BlobsDep) -> Re
     result = process_one(
         account, "seo-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result)
+    return file_response(result, blobs, settings)
 
 
 @images_router.post("/api/images/advanced-edit")
-def advanced_edit(account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep) -> Response:
+def advanced_edit(
+    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
     """Any writable tag by name, from the `fields` JSON object."""
     operation = write_operation(
         advanced_assignments(_fields_json(upload.get("fields"))), parse_mode(upload.get("mode"))
@@ -98,42 +107,50 @@ def advanced_edit(account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep)
     result = process_one(
         account, "advanced-edit", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result)
+    return file_response(result, blobs, settings)
 
 
 @images_router.post("/api/images/geo-exif")
-def geo_exif(account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep) -> Response:
+def geo_exif(
+    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
     """GPS position (and altitude) in EXIF and XMP."""
     point = parse_geo(upload.get("latitude"), upload.get("longitude"), upload.get("altitude"))
     operation = write_operation(geo_assignments(point), EditMode.APPEND)
     result = process_one(
         account, "geo-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result)
+    return file_response(result, blobs, settings)
 
 
 @images_router.post("/api/images/strip-exif")
-def strip_exif(account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep) -> Response:
+def strip_exif(
+    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
     """The image without its metadata (colour profile and orientation kept)."""
     result = process_one(account, "strip-exif", upload.file, strip_operation, blobs)
-    return file_response(result)
+    return file_response(result, blobs, settings)
 
 
 @images_router.post("/api/images/advanced-edit-bulk")
-def advanced_edit_bulk(account: ImagesAccount, upload: BulkUpload, blobs: BlobsDep) -> Response:
+def advanced_edit_bulk(
+    account: ImagesAccount, upload: BulkUpload, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
     """The same tags written to up to 20 images, returned as a ZIP (Pro)."""
     operation = write_operation(
         advanced_assignments(_fields_json(upload.get("fields"))), parse_mode(upload.get("mode"))
     )
     archive = process_bulk(account, "advanced-edit", upload.files, operation, blobs)
-    return zip_response(archive, "edited-images.zip")
+    return zip_response(archive, "edited-images.zip", blobs, settings)
 
 
 @images_router.post("/api/images/strip-exif-bulk")
-def strip_exif_bulk(account: ImagesAccount, upload: BulkUpload, blobs: BlobsDep) -> Response:
+def strip_exif_bulk(
+    account: ImagesAccount, upload: BulkUpload, blobs: BlobsDep, settings: SettingsDep
+) -> Response:
     """Up to 20 images without their metadata, returned as a ZIP (Pro)."""
     archive = process_bulk(account, "strip-exif", upload.files, strip_operation, blobs)
-    return zip_response(archive, "cleaned-images.zip")
+    return zip_response(archive, "cleaned-images.zip", blobs, settings)
 
 
 @images_router.get("/api/images/history")
@@ -165,7 +182,10 @@ def _fields_json(raw: str | None) -> Any:
         raise BadRequest("fields must be valid JSON.") from exc
 
 
-def file_response(result: Download) -> Response:
+def file_response(result: Download, blobs: Blobs, settings: Settings) -> Response:
+    """The processed file in the body, or a redirect to its copy when too big for Lambda."""
+    if settings.download_redirects and len(result.data) > INLINE_RESPONSE_LIMIT:
+        return _see_other(blobs, settings, result.s3_key, result.file_name, result.content_type)
     return Response(
         result.data,
         media_type=result.content_type,
@@ -173,12 +193,25 @@ def file_response(result: Download) -> Response:
     )
 
 
-def zip_response(archive: Any, file_name: str) -> Response:
+def zip_response(archive: IO[bytes], file_name: str, blobs: Blobs, settings: Settings) -> Response:
+    """The batch's ZIP streamed, or parked in the bucket and redirected to when too big."""
+    size = archive.seek(0, 2)
+    archive.seek(0)
+    if settings.download_redirects and size > INLINE_RESPONSE_LIMIT:
+        key = park_archive(archive, blobs)
+        return _see_other(blobs, settings, key, file_name, "application/zip")
     return StreamingResponse(
         iter_file(archive),
         media_type="application/zip",
         headers={"Content-Disposition": content_disposition(file_name)},
     )
+
+
+def _see_other(
+    blobs: Blobs, settings: Settings, key: str, file_name: str, content_type: str
+) -> Response:
+    url = blobs.presigned_get(key, file_name, content_type, settings.presign_ttl_s)
+    return RedirectResponse(url, status_code=303)
 
 
 def stored_file_response(item: StoredFile, blobs: Blobs, settings: Settings) -> Response:
