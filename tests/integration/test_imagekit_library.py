@@ -399,3 +399,19 @@ def test_upload_over_the_size_limit_gets_413_for_binary_and_base64(
         assert r.status_code == 413, r.text
         assert set(r.json()) == {"message", "help"}
     assert client.get("/v1/files", headers=basic(pro_user.key)).json() == []
+
+
+def test_record_whose_stored_object_vanished_is_404_not_500(
+    client: TestClient, pro_user: KeyedUser, pictures: Path
+) -> None:
+    from exif_service.store.blobs import Blobs
+    from exif_service.store.library import get_entry
+
+    mine = upload(client, pro_user.key, pictures / "seed1.jpg")
+    entry = get_entry(mine["fileId"])
+    assert entry is not None
+    Blobs().delete(entry.s3_key)
+    assert client.get(mine["url"]).status_code == 404
+    r = client.get(f"/v1/files/{mine['fileId']}/metadata", headers=basic(pro_user.key))
+    assert r.status_code == 404
+    assert set(r.json()) == {"message", "help"}

@@ -7,6 +7,7 @@ it shareable (an <img> tag, a colleague) without the API key, and the owner can 
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated
 from urllib.parse import quote
 
@@ -123,7 +124,11 @@ def file_content(
     }
     if not _safe_inline(entry.mime):
         headers["Content-Disposition"] = content_disposition(entry.name)
-    return StreamingResponse(blobs.stream(entry.s3_key), media_type=entry.mime, headers=headers)
+    chunks = blobs.stream(entry.s3_key)
+    first = next(chunks, b"")  # a missing object fails here, as a 404, not mid-response
+    return StreamingResponse(
+        itertools.chain([first], chunks), media_type=entry.mime, headers=headers
+    )
 
 
 def _safe_inline(mime: str) -> bool:
