@@ -69,3 +69,17 @@ def test_sdk_lists_gets_details_and_deletes(sdk: ImageKit, tmp_path: Path) -> No
 
     with pytest.raises(NotFoundError):
         sdk.files.metadata.get(uploaded.file_id)
+
+
+def test_sdk_raises_its_own_error_types_for_a_bad_key_and_a_free_plan(server: Server) -> None:
+    from imagekitio import AuthenticationError, PermissionDeniedError
+
+    stranger = ImageKit(private_key="exs_" + "x" * 43, base_url=server.url, max_retries=0)
+    with pytest.raises(AuthenticationError) as unknown:
+        stranger.files.metadata.get("0123456789abcdef01234567")
+    assert isinstance(unknown.value.body, dict) and set(unknown.value.body) == {"message", "help"}
+
+    output = server.admin("create-user", "--email", f"free-{uuid.uuid4().hex[:8]}@example.com")
+    free = ImageKit(private_key=output.strip().splitlines()[-1], base_url=server.url, max_retries=0)
+    with pytest.raises(PermissionDeniedError):
+        free.files.metadata.get_from_url(url="https://example.com/a.jpg")
