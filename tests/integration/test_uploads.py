@@ -259,3 +259,18 @@ def test_callback_receives_a_signed_result_and_is_retried_after_a_failure(
     assert verify(body, signature, "s3cret", now=timestamp)
     assert not verify(body, signature, "another-secret", now=timestamp)
     assert not verify(body + b" ", signature, "s3cret", now=timestamp)
+
+
+def test_local_server_processes_uploads_without_an_s3_event(
+    client: TestClient, pro_user: KeyedUser, aws: Settings, photo: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from exif_service.local.schedules import uploads_job
+
+    grant, _ = _grant(client, pro_user, operation="extract", fileName="local.jpg")
+    _upload(grant, photo.read_bytes())
+
+    assert uploads_job(datetime.now(UTC)) == {"processed": 1}
+    assert uploads_job(datetime.now(UTC)) == {"processed": 0}
+    assert client.get(f"/api/v1/extract/{grant['uuid']}").json()["status"] == "completed"

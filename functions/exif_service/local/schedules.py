@@ -1,4 +1,5 @@
-"""The local server's stand-in for EventBridge: the usage job at 00:00 UTC, the purge hourly.
+"""The local server's stand-in for EventBridge and S3 events: the usage job at 00:00 UTC, the
+purge hourly, and processing of presigned uploads every few seconds.
 
 The same job functions run from `exif-service jobs ...` and from the Lambda handlers.
 """
@@ -15,6 +16,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _MAX_SLEEP_S = 60.0  # wake at least this often, so a changed wall clock is noticed
+_UPLOAD_POLL_S = 2.0
 
 
 def usage_reset_job(now: datetime) -> dict[str, Any]:
@@ -32,6 +34,16 @@ def purge_job(now: datetime) -> dict[str, Any]:
     return asdict(run_purge(now, timedelta(hours=get_settings().purge_grace_hours)))
 
 
+def uploads_job(now: datetime) -> dict[str, Any]:
+    """Process files uploaded to `uploads/` (on AWS the S3 event does this)."""
+    from exif_service.services.uploads import process_pending_uploads
+    from exif_service.settings import get_settings
+    from exif_service.store.blobs import Blobs
+
+    settings = get_settings()
+    return {"processed": process_pending_uploads(Blobs(settings.bucket), settings)}
+
+
 def next_midnight(now: datetime) -> datetime:
     """The next 00:00 UTC strictly after `now`."""
     day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -44,6 +56,11 @@ def next_hour(now: datetime) -> datetime:
     return hour + timedelta(hours=1)
 
 
+def soon(now: datetime) -> datetime:
+    """A few seconds from now (polling for uploads)."""
+    return now + timedelta(seconds=_UPLOAD_POLL_S)
+
+
 @dataclass(frozen=True)
 class Schedule:
     name: str
@@ -54,6 +71,7 @@ class Schedule:
 SCHEDULES = (
     Schedule("usage-reset", next_midnight, usage_reset_job),
     Schedule("purge", next_hour, purge_job),
+    Schedule("uploads", soon, uploads_job),
 )
 
 

@@ -149,3 +149,11 @@ def _run(job: Job, key: str, keep: StripKeep, blobs: Blobs, settings: Settings) 
             log.info("upload %s failed: %s", job.uuid, exc.message)
             return replace(job, status=JobStatus.FAILED, error=exc.message)
     return replace(done, created_at=job.created_at, callback_url=job.callback_url)
+
+
+def process_pending_uploads(blobs: Blobs, settings: Settings) -> int:
+    """Process every upload still waiting (the local server's stand-in for the S3 event)."""
+    done = 0
+    for key in list(blobs.keys(UPLOAD_PREFIX)):
+        done += process_upload(key, blobs, settings) is not None
+    return done

@@ -93,6 +93,13 @@ class Blobs:
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every object key under `prefix`."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield str(item["Key"])
+
     def ensure_bucket(self) -> None:
         """Create the bucket if missing (local emulator and tests only)."""
         try:
