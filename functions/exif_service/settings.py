@@ -126,6 +126,5 @@ def _with_parameter_secrets(settings: Settings) -> Settings:
     from exif_service.store.parameters import read_secure_parameters
 
     values = read_secure_parameters(sorted(set(wanted.values())), settings)
-    return settings.model_copy(
-        update={field: SecretStr(values[name]) for field, name in wanted.items()}
-    )
+    found = {field: SecretStr(values[name]) for field, name in wanted.items() if name in values}
+    return settings.model_copy(update=found)

@@ -6,18 +6,20 @@ template, a stack parameter or the function's environment.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import boto3
 
-from exif_service.domain.errors import ServiceUnavailable
 from exif_service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _BATCH = 10  # GetParameters accepts at most ten names
 
 
 def read_secure_parameters(names: Sequence[str], settings: Settings) -> dict[str, str]:
-    """The decrypted values of `names`; every one must exist."""
+    """The decrypted values of those of `names` that exist."""
     # Its own client: this runs while get_settings() is still building the settings that the
     # cached clients in store/aws.py read.
     ssm = boto3.client("ssm", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
@@ -29,5 +31,6 @@ def read_secure_parameters(names: Sequence[str], settings: Settings) -> dict[str
             values[parameter["Name"]] = parameter["Value"]
         missing = answer.get("InvalidParameters") or []
         if missing:
-            raise ServiceUnavailable(f"SSM parameters not found: {', '.join(sorted(missing))}")
+            # the feature stays off (billing answers 503, callbacks are refused) until it exists
+            log.warning("SSM parameters not found: %s", ", ".join(sorted(missing)))
     return values
