@@ -116,9 +116,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium, driven by Playwright."""
+    """Debian's headless Chromium, driven by Playwright.
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running in this thread, which
+    would break in-process Lambda invocations (Mangum runs its own loop) in later modules.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

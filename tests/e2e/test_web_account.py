@@ -184,6 +184,7 @@ def test_pro_user_creates_an_api_key_and_uses_it_with_curl(
 
 def test_free_user_is_told_keys_and_bulk_need_pro(page: Page, tmp_path: Path) -> None:
     sign_up(page)
+    expect(page.locator("#key-status")).to_contain_text("API keys come with the Pro plan")
     page.get_by_label("Key name").fill("nope")
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("#key-status")).to_contain_text("Pro plan")

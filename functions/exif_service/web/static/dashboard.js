@@ -1,5 +1,5 @@
 // The dashboard: plan and usage, upgrade, API keys, history and feedback.
-import { api, el, requireUser, safePath, say, sayError, when, whileBusy } from "./app.js";
+import { api, el, requireUser, safePath, say, sayError, UPGRADE_URL, when, whileBusy } from "./app.js";
 import { openPortal, startCheckout } from "./billing.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,6 +17,9 @@ async function loadUsage() {
   $("usage-bar").value = Math.min(Number(usage) || 0, Number(limit) || 0);
   $("upgrade").hidden = plan === "pro";
   $("portal").hidden = plan !== "pro";
+  if (plan !== "pro" && !$("key-status").hasChildNodes()) {
+    say($("key-status"), "API keys come with the Pro plan.", "info", { href: UPGRADE_URL, text: "See Pro" });
+  }
 }
 
 function keyRow(key) {
