@@ -115,3 +115,12 @@ def test_web_lambda_answers_unclaimed_api_paths_in_the_api_envelope() -> None:
     page = handler(event, LambdaContext())
     assert page["statusCode"] == 404
     assert page["headers"]["content-type"].startswith("text/html")
+
+
+def test_scripts_never_turn_data_into_markup() -> None:
+    from exif_service.web.pages import STATIC_DIR
+
+    for script in STATIC_DIR.glob("*.js"):
+        source = script.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in source, f"{script.name} uses {sink}"
