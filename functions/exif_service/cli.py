@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -96,6 +97,9 @@ def _serve(args: argparse.Namespace) -> int:
     scheduler = LocalScheduler() if settings.run_schedules else None
     if scheduler is not None:
         scheduler.start()
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it to the handler it found;
+    # with the default one the process would die there and skip the snapshot below
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             create_local_app(),
@@ -112,6 +116,10 @@ def _serve(args: argparse.Namespace) -> int:
             emulator.stop()
         clear_state(settings)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @contextmanager
