@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,23 +73,22 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"exif-service serve did not start:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The server under test (started here unless EXIF_SERVICE_E2E_URL names one)."""
-    external = os.environ.get("EXIF_SERVICE_E2E_URL")
-    if external:
-        yield Server(url=external.rstrip("/"), env=dict(os.environ))
-        return
-    data_dir = tmp_path_factory.mktemp("e2e-server")
-    env = _server_env(data_dir / ".exif-service")
+@contextmanager
+def start_server(workdir: Path, **settings: str) -> Iterator[Server]:
+    """`exif-service serve` on a free port with its data in `workdir`, until the block ends.
+
+    `settings` are extra EXIF_SERVICE_* variables, e.g. `DOWNLOAD_REDIRECTS="true"`.
+    """
+    env = _server_env(workdir / ".exif-service")
+    env.update({f"EXIF_SERVICE_{name}": value for name, value in settings.items()})
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = data_dir / "server.log"
+    log = workdir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(_BIN / "exif-service"), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
-            cwd=data_dir,
+            cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -102,6 +102,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server under test (started here unless EXIF_SERVICE_E2E_URL names one)."""
+    external = os.environ.get("EXIF_SERVICE_E2E_URL")
+    if external:
+        yield Server(url=external.rstrip("/"), env=dict(os.environ))
+        return
+    with start_server(tmp_path_factory.mktemp("e2e-server")) as running:
+        yield running
 
 
 CHROMIUM = "/usr/bin/chromium"

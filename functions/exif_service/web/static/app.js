@@ -120,14 +120,20 @@ export function checkFile(file) {
 export function upload(path, form, { onProgress = () => {}, expectFile = true } = {}) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
+    let uploaded = false;
     xhr.open("POST", path);
     xhr.responseType = "blob";
     xhr.setRequestHeader("Accept", expectFile ? "*/*" : "application/json");
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
-    xhr.upload.addEventListener("load", () => onProgress(null));
-    xhr.addEventListener("error", () => resolve({ ok: false, status: 0, data: null }));
+    xhr.upload.addEventListener("load", () => {
+      uploaded = true;
+      onProgress(null);
+    });
+    // `uploaded` tells a lost connection from an answer the page may not read (a redirect
+    // to the file in object storage, on another origin)
+    xhr.addEventListener("error", () => resolve({ ok: false, status: 0, data: null, uploaded }));
     xhr.addEventListener("abort", () => resolve({ ok: false, status: 0, data: null }));
     xhr.addEventListener("load", async () => {
       const type = xhr.getResponseHeader("content-type") || "";

@@ -1,6 +1,6 @@
 // The signed-in tools: strip, SEO/rights edit, location, advanced edit, bulk. Each sends one
 // multipart request with upload progress and offers the processed file as a download.
-import { checkFile, currentUser, el, explain, offerDownload, progress, say, sayError, upload } from "./app.js";
+import { api, checkFile, currentUser, el, explain, offerDownload, progress, safePath, say, sayError, upload } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("tool-form");
@@ -213,6 +213,21 @@ function fallbackName(files) {
   return files[0].name;
 }
 
+// A large result is answered with a redirect to object storage, which this page may not read;
+// the processed file is in the history by then, and a plain link downloads it from there.
+async function offerFromHistory() {
+  const answer = await api("/api/images/history");
+  const latest = answer.ok && Array.isArray(answer.data.images) ? answer.data.images[0] : null;
+  const href = latest && latest.canDownload ? safePath(latest.downloadUrl) : null;
+  if (!href) return false;
+  const link = el("a", { href, download: latest.fileName, className: "button", text: `Download: ${latest.fileName}` });
+  result.replaceChildren(link);
+  result.hidden = false;
+  say(status, `Done: ${latest.fileName} is ready. Your download has started.`, "ok");
+  link.click();
+  return true;
+}
+
 async function submit(event) {
   event.preventDefault();
   clearErrors();
@@ -233,6 +248,11 @@ async function submit(event) {
   const answer = await upload(request.path, request.data, { onProgress: bar.update });
   bar.done();
   button.disabled = false;
+  if (answer.status === 0 && answer.uploaded && tool !== "bulk" && (await offerFromHistory())) return;
+  if (answer.status === 0 && answer.uploaded && tool === "bulk") {
+    say(status, "The ZIP is too large to hand over in the browser. Process fewer photos at once.", "error");
+    return;
+  }
   if (!answer.ok) {
     if (placeFieldError(answer)) say(status, "Please correct the highlighted field.", "error");
     else sayError(status, answer.status, answer.data);
