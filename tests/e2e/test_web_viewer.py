@@ -65,7 +65,11 @@ def test_tag_value_with_markup_is_shown_as_text(page: Page, tmp_path: Path) -> N
     camera = page.locator('[data-group="Camera"]')
     expect(camera).to_contain_text(markup)
     expect(page.locator("#result-name")).to_have_text("<b onclick=x>evil.jpg")
-    assert page.locator("#result img, #result script, #result b").count() == 0
+    injected = "#groups img, #findings img, #tag-table img, #result script, #result b"
+    assert page.locator(injected).count() == 0
+    expect(page.locator("#preview img")).to_have_attribute(
+        "alt", "Preview of <b onclick=x>evil.jpg"
+    )
     assert page.title() != "owned"
 
 

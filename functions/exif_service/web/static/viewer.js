@@ -166,6 +166,24 @@ function filterTable() {
   $("tag-search-count").textContent = needle ? `${shown} of ${rows.length} tags match.` : "";
 }
 
+let previewUrl = null;
+
+function showPreview(file) {
+  const figure = $("preview");
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = null;
+  figure.replaceChildren();
+  figure.hidden = true;
+  if (!file || !/^image\/(jpeg|png|gif|webp|avif|bmp)$/.test(file.type)) return;
+  previewUrl = URL.createObjectURL(file);
+  const img = el("img", { src: previewUrl, alt: `Preview of ${file.name}` });
+  img.addEventListener("error", () => {
+    figure.hidden = true;
+  });
+  figure.append(img);
+  figure.hidden = false;
+}
+
 function render(name, data) {
   const metadata = data.metadata && typeof data.metadata === "object" ? data.metadata : {};
   const entries = Object.entries(metadata);
@@ -211,6 +229,7 @@ async function readFile(file) {
     return;
   }
   say(status, "");
+  showPreview(file);
   render(file.name, answer.data);
 }
 
@@ -243,7 +262,13 @@ async function readUrl(url) {
     return;
   }
   say(status, "");
-  const name = decodeURIComponent(parsed.pathname.split("/").pop() || parsed.hostname);
+  let name = parsed.pathname.split("/").pop() || parsed.hostname;
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    /* shown as it was written */
+  }
+  showPreview(null);
   render(name, answer.data);
 }
 
