@@ -48,7 +48,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         logger.set_correlation_id(job.uuid)
         logger.info("upload processed", extra={"status": job.status.value})
         with single_metric(
-            name="FilesProcessed" if job.error is None else "Errors",
+            name="FilesProcessed" if job.error is None else "FilesRejected",
             unit=MetricUnit.Count,
             value=1,
             namespace=metrics.namespace,
