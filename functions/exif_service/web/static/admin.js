@@ -88,7 +88,8 @@ async function purge() {
   const marked = Number(data.softDeleted || 0);
   say(
     $("purge-status"),
-    `Purged ${purged} file${purged === 1 ? "" : "s"} for good; ${marked} expired file${marked === 1 ? "" : "s"} marked deleted.`,
+    `Purged ${purged} file${purged === 1 ? "" : "s"} for good; ${marked} expired file${marked === 1 ? "" : "s"} marked deleted.`
+      + (data.complete === false ? " More remain: purge again to continue." : ""),
     "ok",
   );
   await load();
