@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import os
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from imagekitio import ImageKit
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, start_server
 from tests.integration.test_imagekit_metadata import REFERENCE_EXIF, make_reference_photo
 
 pytestmark = pytest.mark.e2e
@@ -83,3 +89,43 @@ def test_sdk_raises_its_own_error_types_for_a_bad_key_and_a_free_plan(server: Se
     free = ImageKit(private_key=output.strip().splitlines()[-1], base_url=server.url, max_retries=0)
     with pytest.raises(PermissionDeniedError):
         free.files.metadata.get_from_url(url="https://example.com/a.jpg")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A plain web server on loopback with one picture, standing in for someone's website."""
+    folder = tmp_path_factory.mktemp("origin")
+    make_reference_photo(folder / "remote.jpg")
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", folder
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("EXIF_SERVICE_E2E_URL")),
+    reason="a deployed stack rightly refuses loopback URLs",
+)
+def test_sdk_reads_metadata_of_a_url_that_is_not_in_the_library(
+    tmp_path: Path, origin: tuple[str, Path]
+) -> None:
+    base, folder = origin
+    # loopback origins are allowed only for this server, so the fetcher can reach the stand-in
+    with start_server(tmp_path, ALLOW_PRIVATE_URLS="true") as running:
+        output = running.admin("create-user", "--email", "remote@example.com", "--plan", "pro")
+        sdk = ImageKit(
+            private_key=output.strip().splitlines()[-1], base_url=running.url, max_retries=0
+        )
+        meta = sdk.files.metadata.get_from_url(url=f"{base}/remote.jpg")
+    assert meta.size == (folder / "remote.jpg").stat().st_size
+    assert meta.exif is not None and meta.exif.image is not None
+    assert meta.exif.image.make == "Canon"
