@@ -435,3 +435,15 @@ def test_storage_failure_is_a_500_in_the_envelope_with_a_request_id_only(
     assert set(body) == {"message", "help"}
     assert r.headers["x-request-id"] in body["help"]
     assert "bucket" not in r.text.lower() and "Traceback" not in r.text
+
+
+def test_with_download_redirects_the_url_sends_the_browser_to_a_presigned_s3_url(
+    client: TestClient, pro_user: KeyedUser, pictures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = upload(client, pro_user.key, pictures / "seed1.jpg")
+    monkeypatch.setenv("EXIF_SERVICE_DOWNLOAD_REDIRECTS", "true")
+    get_settings.cache_clear()
+    r = client.get(mine["url"], follow_redirects=False)
+    assert r.status_code == 302
+    location = r.headers["location"]
+    assert "library/" in location and "X-Amz-Signature" in location
