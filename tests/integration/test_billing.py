@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -378,6 +379,34 @@ def test_end_of_an_older_subscription_keeps_the_current_one(
     )
     old = _subscription("sub_old", "canceled", user_id=free.user_id)
     r = _post_event(client, stripe_event("evt_old", "customer.subscription.deleted", old))
+    assert r.status_code == 200
+    assert _plan(free.user_id) is Plan.PRO
+
+
+def test_late_delivery_of_an_older_event_is_ignored(
+    client: TestClient, free: Browser, stripe_api: FakeStripe
+) -> None:
+    now = int(time.time())
+    sub = _subscription("sub_o", "active", user_id=free.user_id)
+    ended = sub | {"status": "canceled"}
+    deleted = stripe_event("evt_later", "customer.subscription.deleted", ended, created=now)
+    assert _post_event(client, deleted).status_code == 200
+    earlier = stripe_event("evt_earlier", "customer.subscription.updated", sub, created=now - 60)
+    r = _post_event(client, earlier)
+    assert r.status_code == 200
+    assert _plan(free.user_id) is Plan.FREE
+
+
+def test_incomplete_subscription_leaves_a_paid_checkout_alone(
+    client: TestClient, free: Browser, stripe_api: FakeStripe
+) -> None:
+    done = _completed(free.user_id, sub="sub_i")
+    assert (
+        _post_event(client, stripe_event("evt_i1", "checkout.session.completed", done)).status_code
+        == 200
+    )
+    pending = _subscription("sub_i", "incomplete", user_id=free.user_id)
+    r = _post_event(client, stripe_event("evt_i2", "customer.subscription.created", pending))
     assert r.status_code == 200
     assert _plan(free.user_id) is Plan.PRO
 

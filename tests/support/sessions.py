@@ -53,13 +53,15 @@ def stripe_signature(payload: bytes, secret: str, timestamp: int | None = None) 
     return f"t={t},v1={digest}"
 
 
-def stripe_event(event_id: str, event_type: str, obj: dict[str, Any]) -> bytes:
+def stripe_event(
+    event_id: str, event_type: str, obj: dict[str, Any], created: int | None = None
+) -> bytes:
     """A webhook body in Stripe's event shape."""
     event = {
         "id": event_id,
         "object": "event",
         "api_version": "2024-06-20",
-        "created": int(time.time()),
+        "created": int(time.time()) if created is None else created,
         "livemode": False,
         "type": event_type,
         "data": {"object": obj},

@@ -28,6 +28,8 @@ NOT_CONFIGURED = "Billing is not configured on this server: set the Stripe setti
 PROVIDER_DOWN = "The payment provider could not be reached. Try again in a moment."
 # Stripe keeps retrying a past_due subscription's invoice; the user keeps Pro meanwhile
 _PRO_STATUSES = frozenset({"active", "trialing", "past_due"})
+# the first payment is still being made: neither grant nor take away Pro
+_PENDING_STATUSES = frozenset({"incomplete"})
 SUBSCRIPTION_EVENTS = frozenset(
     {
         "customer.subscription.created",
@@ -139,26 +141,27 @@ def handle_webhook(payload: bytes, signature: str | None) -> bool:
         event: dict[str, Any] = json.loads(payload)
         event_id, event_type = str(event["id"]), str(event["type"])
         obj: dict[str, Any] = event["data"]["object"]
+        created = datetime.fromtimestamp(int(event["created"]), UTC)
     except stripe.SignatureVerificationError as exc:
         raise BadRequest("Invalid Stripe signature.") from exc
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:
         raise BadRequest("Invalid Stripe event payload.") from exc
     if not billing.claim_event(event_id, event_type):
         log.info("stripe event %s already processed", event_id)
         return False
     try:
-        _apply(event_type, obj)
+        _apply(event_type, obj, created)
     except BaseException:
         billing.release_event(event_id)
         raise
     return True
 
 
-def _apply(event_type: str, obj: dict[str, Any]) -> None:
+def _apply(event_type: str, obj: dict[str, Any], created: datetime) -> None:
     if event_type == "checkout.session.completed":
-        _checkout_completed(obj)
+        _checkout_completed(obj, created)
     elif event_type in SUBSCRIPTION_EVENTS:
-        _subscription_changed(obj, deleted=event_type.endswith(".deleted"))
+        _subscription_changed(obj, created, deleted=event_type.endswith(".deleted"))
 
 
 def _text(value: Any) -> str | None:
@@ -175,7 +178,7 @@ def _user_for(obj: dict[str, Any]) -> str | None:
     return billing.user_for_customer(customer) if customer else None
 
 
-def _checkout_completed(obj: dict[str, Any]) -> None:
+def _checkout_completed(obj: dict[str, Any], created: datetime) -> None:
     if obj.get("mode") != "subscription":
         return
     if obj.get("payment_status") not in ("paid", "no_payment_required"):
@@ -184,32 +187,42 @@ def _checkout_completed(obj: dict[str, Any]) -> None:
     if user_id is None:
         log.warning("checkout %s completed for no known user", obj.get("id"))
         return
-    billing.apply_subscription(
+    applied = billing.apply_subscription(
         user_id,
         Plan.PRO,
+        event_at=created,
         customer_id=_text(obj.get("customer")),
         subscription_id=_text(obj.get("subscription")),
     )
-    log.info("user %s moved to pro by checkout", user_id)
+    log.info("checkout for user %s: %s", user_id, "pro" if applied else "stale, ignored")
 
 
-def _subscription_changed(obj: dict[str, Any], *, deleted: bool) -> None:
+def _subscription_changed(obj: dict[str, Any], created: datetime, *, deleted: bool) -> None:
     user_id = _user_for(obj)
     if user_id is None:
         log.warning("subscription %s changed for no known user", obj.get("id"))
         return
     subscription_id = _text(obj.get("id"))
     customer_id = _text(obj.get("customer"))
-    if not deleted and obj.get("status") in _PRO_STATUSES:
-        billing.apply_subscription(
-            user_id, Plan.PRO, customer_id=customer_id, subscription_id=subscription_id
+    status = obj.get("status")
+    if not deleted and status in _PENDING_STATUSES:
+        return
+    if not deleted and status in _PRO_STATUSES:
+        applied = billing.apply_subscription(
+            user_id,
+            Plan.PRO,
+            event_at=created,
+            customer_id=customer_id,
+            subscription_id=subscription_id,
         )
-        log.info("user %s is pro (subscription %s)", user_id, subscription_id)
+        log.info("subscription %s of user %s: pro (applied=%s)", subscription_id, user_id, applied)
         return
     _, current = billing.stripe_ids(user_id)
     if current and subscription_id and current != subscription_id:
         # the end of an older subscription must not cancel the one the user has now
         log.info("ignoring end of superseded subscription %s", subscription_id)
         return
-    billing.apply_subscription(user_id, Plan.FREE, customer_id=customer_id, clear_subscription=True)
-    log.info("user %s moved to free (subscription %s)", user_id, subscription_id)
+    applied = billing.apply_subscription(
+        user_id, Plan.FREE, event_at=created, customer_id=customer_id, clear_subscription=True
+    )
+    log.info("subscription %s of user %s: free (applied=%s)", subscription_id, user_id, applied)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from exif_service.domain.accounts import Plan
@@ -66,16 +66,28 @@ def apply_subscription(
     user_id: str,
     plan: Plan,
     *,
+    event_at: datetime,
     customer_id: str | None = None,
     subscription_id: str | None = None,
     clear_subscription: bool = False,
-) -> None:
-    """Move the user to `plan` and remember the Stripe ids that moved them."""
-    actions: list[Action] = [User.plan.set(plan.value)]
+) -> bool:
+    """Move the user to `plan` and remember the Stripe ids that moved them.
+
+    False (and nothing changed) when a newer event has already been applied to the user:
+    Stripe does not deliver events in order.
+    """
+    actions: list[Action] = [User.plan.set(plan.value), User.stripe_event_at.set(event_at)]
     if customer_id:
         actions.append(User.stripe_customer_id.set(customer_id))
     if clear_subscription:
         actions.append(User.stripe_subscription_id.remove())
     elif subscription_id:
         actions.append(User.stripe_subscription_id.set(subscription_id))
-    User(user_id=user_id).update(actions=actions, condition=User.user_id.exists())
+    in_order = User.stripe_event_at.does_not_exist() | (User.stripe_event_at <= event_at)
+    try:
+        User(user_id=user_id).update(actions=actions, condition=User.user_id.exists() & in_order)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -48,6 +48,8 @@ class User(_Base):
     created_at = UTCDateTimeAttribute()
     stripe_customer_id = UnicodeAttribute(null=True)
     stripe_subscription_id = UnicodeAttribute(null=True)
+    # creation time of the newest Stripe event applied: older ones arriving late are ignored
+    stripe_event_at = UTCDateTimeAttribute(null=True)
     # live API keys, raised and lowered in the same transaction as the key item (5-key limit)
     api_key_count = NumberAttribute(default=0)
     email_index = UserEmailIndex()
