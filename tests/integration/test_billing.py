@@ -87,6 +87,23 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+@pytest.fixture(autouse=True)
+def _no_stripe_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test configures Stripe itself (or not: the 503 tests need it unset)."""
+    for name in (
+        "SECRET_KEY",
+        "WEBHOOK_SECRET",
+        "PRICE_ID",
+        "SUCCESS_URL",
+        "CANCEL_URL",
+        "API_BASE",
+        "SECRET_PARAMETER",
+        "WEBHOOK_SECRET_PARAMETER",
+    ):
+        monkeypatch.delenv(f"EXIF_SERVICE_STRIPE_{name}", raising=False)
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def stripe_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
     fake = FakeStripe()
