@@ -266,6 +266,10 @@ def _read_json(
 
 def _ensure_media(file_type: str, raw: dict[str, Any]) -> None:
     error = raw.get("ExifTool:Error") or raw.get("Error")
+    mime = str(raw.get("File:MIMEType") or "")
+    # scripts, web pages, contacts...: ExifTool names them, but they carry no media metadata
+    if mime.startswith("text/") or file_type.endswith(" script"):
+        raise UnsupportedFile("This file type is not supported: it is not an image or media file.")
     if not file_type or file_type in _NOT_MEDIA:
         reason = "it is not an image or media file" if file_type else "its format is unknown"
         raise UnsupportedFile(f"This file type is not supported: {reason}.")
