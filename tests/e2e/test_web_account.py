@@ -373,3 +373,14 @@ def test_sign_in_works_from_the_keyboard_with_a_visible_focus(page: Page) -> Non
     page.keyboard.press("Enter")
     page.wait_for_url("**/dashboard")
     expect(page.locator("#who")).to_have_text(email)
+
+
+def test_signing_up_twice_with_one_email_says_the_account_exists(page: Page) -> None:
+    email = sign_up(page)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/")
+    page.goto("/signup")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("#status")).to_contain_text("already exists")

@@ -120,3 +120,13 @@ def test_url_that_is_not_a_web_address_is_explained_next_to_the_field(page: Page
     expect(page.locator("#url-error")).to_have_text(
         "Enter a full web address starting with http:// or https://."
     )
+
+
+def test_upgrade_on_the_pricing_page_asks_a_visitor_to_sign_in_first(page: Page) -> None:
+    page.goto("/pricing")
+    expect(page.locator("#pro-heading")).to_have_text("Pro")
+    page.get_by_role("button", name="Upgrade to Pro").click()
+    page.wait_for_url("**/signin?next=%2Fpricing")
+    expect(
+        page.get_by_role("main").get_by_role("link", name="Create an account")
+    ).to_have_attribute("href", "/signup?next=%2Fpricing")

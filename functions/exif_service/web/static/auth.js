@@ -30,7 +30,7 @@ function validate() {
 const next = safePath(new URLSearchParams(location.search).get("next"));
 if (next) {
   for (const link of document.querySelectorAll('a[href="/signin"], a[href="/signup"]')) {
-    if (link.closest("main")) link.search = `?next=${encodeURIComponent(next)}`;
+    if (link.closest("main")) link.setAttribute("href", `${link.getAttribute("href")}?next=${encodeURIComponent(next)}`);
   }
 }
 
