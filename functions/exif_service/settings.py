@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     # requests and files
     max_upload_bytes: int = 25 * MB
+    # cap on a request body when lower than max_upload_bytes (Lambda: 6 MB payload, base64)
+    max_request_bytes: int | None = None
     allow_private_urls: bool = False
     fetch_connect_timeout_s: float = 5.0
     fetch_read_timeout_s: float = 15.0

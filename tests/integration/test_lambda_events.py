@@ -76,3 +76,28 @@ def test_web_lambda_serves_the_home_page_on_the_default_route(aws: Settings) -> 
     assert response["statusCode"] == 200
     assert response["headers"]["content-type"].startswith("text/html")
     assert "<html" in response["body"].lower()
+
+
+def test_a_body_over_the_lambda_request_cap_gets_413_naming_the_presigned_upload(
+    aws: Settings, pro_user: KeyedUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from exif_service.api.app import create_app
+    from exif_service.api.v1.router import extract_router
+
+    monkeypatch.setenv("EXIF_SERVICE_MAX_REQUEST_BYTES", str(1024 * 1024))
+    get_settings.cache_clear()
+    client = TestClient(create_app(extract_router))
+
+    r = client.post(
+        "/api/v1/extract",
+        headers={"X-API-Key": pro_user.key},
+        files={"file": ("big.jpg", b"\xff\xd8" + b"\0" * (2 * 1024 * 1024))},
+    )
+
+    assert r.status_code == 413
+    assert r.json() == {
+        "success": False,
+        "error": "File too large: the limit is 1 MB. Send larger files with POST /api/v1/uploads.",
+    }

@@ -37,7 +37,17 @@ def create_app(*routers: APIRouter, title: str = "exif-service") -> FastAPI:
         status = surface.status_for(exc) if surface else 500
         return render_for_path(request.url.path, status, exc, request_id_of(request))
 
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes)
+    # On Lambda a request body must stay under the 6 MB payload limit once base64-encoded, so
+    # the deployment lowers the request cap; files above it go to S3 by presigned upload.
+    request_limit = min(
+        settings.max_request_bytes or settings.max_upload_bytes, settings.max_upload_bytes
+    )
+    hint = (
+        " Send larger files with POST /api/v1/uploads."
+        if request_limit < settings.max_upload_bytes
+        else ""
+    )
+    app.add_middleware(BodyLimitMiddleware, limit=request_limit, hint=hint)
     app.add_middleware(RequestIdMiddleware)
     return app
 

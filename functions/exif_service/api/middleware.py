@@ -48,8 +48,9 @@ def _request_id(scope: Scope) -> str:
 class BodyLimitMiddleware:
     """Answer 413 in the surface's envelope once a request body passes `limit` bytes."""
 
-    def __init__(self, app: ASGIApp, limit: int, slack: int = 64 * 1024) -> None:
+    def __init__(self, app: ASGIApp, limit: int, slack: int = 64 * 1024, hint: str = "") -> None:
         self.app = app
+        self.hint = hint  # where larger files can go instead, appended to the message
         # multipart framing adds a little around the file itself
         self.limit = limit + slack
         self.file_limit = limit
@@ -88,7 +89,7 @@ class BodyLimitMiddleware:
 
     @property
     def _message(self) -> str:
-        return f"File too large: the limit is {self.file_limit // (1024 * 1024)} MB."
+        return f"File too large: the limit is {self.file_limit // (1024 * 1024)} MB.{self.hint}"
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         error = FileTooLarge(self._message)
