@@ -304,3 +304,18 @@ def test_missing_blob_is_404_not_a_broken_stream(
     r = client.get(f"/api/images/history/{item.file_id}/download", headers=bearer(pro_user))
     assert r.status_code == 404
     assert r.json()["ok"] is False
+
+
+def test_admin_purge_out_of_time_stops_and_says_so(
+    client: TestClient,
+    admin: KeyedUser,
+    pro_user: KeyedUser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from exif_service.api.images import admin_router
+
+    monkeypatch.setattr(admin_router, "PURGE_BUDGET_S", -1.0)
+    kept(pro_user, tmp_path, "expired.jpg", datetime.now(UTC) - DAY * 2)
+    body = client.post("/api/admin/files/purge", headers=bearer(admin)).json()
+    assert (body["complete"], body["softDeleted"]) == (False, 0)
