@@ -147,6 +147,10 @@ def test_pro_user_creates_an_api_key_and_uses_it_with_curl(
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("#new-key-value")).to_have_value(re.compile(r"^exs_\S{32,}$"))
     key = page.locator("#new-key-value").input_value()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#copy-status")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("() => navigator.clipboard.readText()") == key
     row = page.locator("#key-table tbody tr").filter(has_text="ci <pipeline>")
     expect(row).to_contain_text("Never")
     expect(row.locator("code")).not_to_have_text(key)
