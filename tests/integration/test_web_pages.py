@@ -124,3 +124,11 @@ def test_scripts_never_turn_data_into_markup() -> None:
         source = script.read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
             assert sink not in source, f"{script.name} uses {sink}"
+
+
+def test_unchanged_static_files_are_not_sent_again(web: TestClient) -> None:
+    first = web.get("/static/viewer.js")
+    etag = first.headers["etag"]
+    again = web.get("/static/viewer.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""

@@ -7,9 +7,10 @@ ExifTool and its Lambda runs with no data permissions at all.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from exif_service.web.errors import WebRoute
@@ -33,26 +34,31 @@ def home() -> HTMLResponse:
 
 @web_router.get("/signin")
 def sign_in() -> HTMLResponse:
+    """Email and password sign-in, then back to the page that asked (`?next=`)."""
     return render_page("auth.html", title="Sign in", mode="signin", script="auth.js")
 
 
 @web_router.get("/signup")
 def sign_up() -> HTMLResponse:
+    """A new free account."""
     return render_page("auth.html", title="Create an account", mode="signup", script="auth.js")
 
 
 @web_router.get("/dashboard")
 def dashboard() -> HTMLResponse:
+    """Plan and usage, upgrade, API keys, history and feedback."""
     return render_page("dashboard.html", title="Dashboard", script="dashboard.js")
 
 
 @web_router.get("/tools")
 def tools_index() -> RedirectResponse:
+    """The first tool."""
     return RedirectResponse("/tools/strip", status_code=302)
 
 
 @web_router.get("/tools/{slug}")
 def tool_page(slug: str) -> HTMLResponse:
+    """One of the signed-in tools (strip, edit, geo, advanced, bulk)."""
     tool = TOOLS_BY_SLUG.get(slug)
     if tool is None:
         return render_page("error.html", 404, title="Page not found", status=404)
@@ -61,11 +67,13 @@ def tool_page(slug: str) -> HTMLResponse:
 
 @web_router.get("/admin")
 def admin() -> HTMLResponse:
+    """Stored files for administrators (the API refuses everyone else)."""
     return render_page("admin.html", title="Admin: files", script="admin.js")
 
 
 @web_router.get("/pricing")
 def pricing() -> HTMLResponse:
+    """The plans, with the upgrade button."""
     return render_page("pricing.html", title="Plans and pricing", script="pricing.js")
 
 
@@ -78,12 +86,18 @@ def _static_files() -> dict[str, Path]:
 
 
 @web_router.get("/static/{name}")
-def static_file(name: str) -> Response:
-    """A script or stylesheet of the web app (only names that exist; no paths)."""
+def static_file(name: str, request: Request) -> Response:
+    """A script or stylesheet of the web app (only names that exist; no paths).
+
+    Browsers revalidate on each use (`no-cache`) and get a 304 while the ETag still matches,
+    so a deploy is picked up at once without sending unchanged files again.
+    """
     path = _static_files().get(name)
     if path is None:
         return render_page("error.html", 404, title="Page not found", status=404)
-    response = Response(path.read_bytes(), media_type=_STATIC_TYPES[path.suffix])
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    body = path.read_bytes()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=_STATIC_TYPES[path.suffix], headers=headers)
