@@ -133,6 +133,7 @@ def test_sixth_image_of_the_day_shows_the_limit_and_upgrade_path(
     expect(status.get_by_role("link", name="Upgrade to Pro")).to_have_attribute("href", "/pricing")
     page.goto("/dashboard")
     expect(page.locator("#usage-text")).to_have_text("5 of 5 images today")
+    expect(page.locator("#page-status")).to_contain_text("used all 5 of today's images")
 
 
 def test_pro_user_creates_an_api_key_and_uses_it_with_curl(

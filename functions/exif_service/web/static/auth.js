@@ -1,5 +1,5 @@
 // Sign in and sign up: JSON to /api/auth/*, then on to where the person was going.
-import { api, explain, safePath, say } from "./app.js";
+import { api, currentUser, explain, safePath, say } from "./app.js";
 
 const form = document.getElementById("auth-form");
 const mode = form.dataset.mode;
@@ -33,6 +33,10 @@ if (next) {
     if (link.closest("main")) link.setAttribute("href", `${link.getAttribute("href")}?next=${encodeURIComponent(next)}`);
   }
 }
+
+currentUser().then((user) => {
+  if (user) say(status, `You are already signed in as ${user.email}.`, "info", { href: next || "/dashboard", text: "Continue" });
+});
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();

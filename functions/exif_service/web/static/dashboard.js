@@ -15,6 +15,11 @@ async function loadUsage() {
   $("usage-text").textContent = `${usage} of ${limit} images today`;
   $("usage-bar").max = Math.max(1, Number(limit) || 1);
   $("usage-bar").value = Math.min(Number(usage) || 0, Number(limit) || 0);
+  if (Number(usage) >= Number(limit)) {
+    const more = plan === "pro" ? "" : " Pro allows more every day.";
+    say($("page-status"), `You have used all ${limit} of today's images; the count resets at 00:00 UTC.${more}`, "info",
+      plan === "pro" ? null : { href: UPGRADE_URL, text: "Upgrade to Pro" });
+  }
   $("upgrade").hidden = plan === "pro";
   $("portal").hidden = plan !== "pro";
   if (plan !== "pro" && !$("key-status").hasChildNodes()) {
