@@ -163,11 +163,19 @@ def test_webp_strip_removes_exif_and_xmp_keeps_icc_and_pixels(
 ) -> None:
     src = tmp_path / "in.webp"
     draw().save(src, "WEBP", lossless=True, icc_profile=SRGB)
-    exiftool("-q", "-overwrite_original", f"-EXIF:Artist={_SECRET}", "-XMP-dc:Title=t", str(src))
+    exiftool(
+        "-q",
+        "-overwrite_original",
+        f"-EXIF:Artist={_SECRET}",
+        "-EXIF:Orientation#=3",
+        "-XMP-dc:Title=t",
+        str(src),
+    )
     assert {"EXIF", "XMP"} <= _groups(src)
     dst = tmp_path / "out.webp"
     strip_metadata(pool, src, dst)
     assert not {"XMP"} & _groups(dst)
+    assert _tags(dst)["EXIF:IFD0:Orientation"] == 3
     assert _SECRET.encode() not in dst.read_bytes()
     assert _pixels(dst, "WEBP") == _pixels(src, "WEBP")
     with Image.open(dst, formats=["WEBP"]) as img:

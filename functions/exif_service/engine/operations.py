@@ -11,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from exif_service.domain.errors import BadRequest, EngineFailure, UnsupportedFile
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
@@ -219,32 +221,46 @@ def _refuse_tag_warnings(stderr: str, tags: Sequence[WriteTag]) -> None:
 
 
 def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
-    """File type, MIME type and orientation, read without parsing the rest of the metadata."""
+    """File type, MIME type and orientation, read without parsing the rest of the metadata.
+
+    ExifTool identifies the file without reading any metadata (`-fast3`, a few ms); for JPEG and
+    WebP, Pillow reads the orientation from the EXIF header without decoding pixels. Other
+    formats (and TIFF, whose IFD0 tags the strip must name) take one fuller ExifTool read.
+    """
+    raw = _read_json(pool, ["-j", "-n", "-G1", "-fast3", "-File:FileType", "-File:MIMEType"], path)
+    file_type = str(raw.get("File:FileType", ""))
+    _ensure_media(file_type, raw)
+    mime = str(raw.get("File:MIMEType") or "application/octet-stream")
+    pillow_format = _PILLOW_ORIENTATION.get(file_type)
+    if pillow_format is not None:
+        known, orientation = _orientation_from_pillow(path, pillow_format)
+        if known:
+            return FileFacts(file_type=file_type, mime_type=mime, orientation=orientation)
     raw = _read_json(
-        pool,
-        [
-            "-j",
-            "-n",
-            "-G1",
-            "-fast2",
-            "-File:FileType",
-            "-File:MIMEType",
-            "-EXIF:Orientation",
-            "-IFD0:all",
-        ],
-        path,
+        pool, ["-j", "-n", "-G1", "-fast2", "-EXIF:Orientation", "-IFD0:all"], path, strict=False
     )
-    _ensure_media(str(raw.get("File:FileType", "")), raw)
     orientation = next(
         (v for k, v in raw.items() if k.endswith(":Orientation") and isinstance(v, int)), None
     )
     ifd0 = tuple(tag for key in raw if key.startswith("IFD0:") and _PLAIN_TAG.match(tag := key[5:]))
-    return FileFacts(
-        file_type=str(raw.get("File:FileType")),
-        mime_type=str(raw.get("File:MIMEType") or "application/octet-stream"),
-        orientation=orientation,
-        ifd0_tags=ifd0,
-    )
+    return FileFacts(file_type=file_type, mime_type=mime, orientation=orientation, ifd0_tags=ifd0)
+
+
+# Formats whose EXIF orientation Pillow reads from the header alone (no pixel decoding).
+_PILLOW_ORIENTATION = {"JPEG": "JPEG", "WEBP": "WEBP"}
+
+
+def _orientation_from_pillow(path: Path, pillow_format: str) -> tuple[bool, int | None]:
+    """(True, orientation or None) when Pillow could read the header, else (False, None)."""
+    try:
+        with Image.open(path, formats=[pillow_format]) as img:
+            value = img.getexif().get(_ORIENTATION_TAG)
+    except Exception:  # damaged or unusual header: let ExifTool decide
+        return False, None
+    return True, value if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+_ORIENTATION_TAG = 0x0112
 
 
 def _read_json(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -214,5 +214,11 @@ def resolve_api_key(raw: str) -> Account | None:
         return None
     if key.revoked or not hmac.compare_digest(key.key_hash, digest):
         return None
-    key.update(actions=[ApiKey.last_used_at.set(datetime.now(UTC))])
+    now = datetime.now(UTC)
+    # a write per request would cost as much as the lookup; a minute's precision is plenty
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_PRECISION:
+        key.update(actions=[ApiKey.last_used_at.set(now)])
     return get_user(key.user_id)
+
+
+_LAST_USED_PRECISION = timedelta(minutes=1)
