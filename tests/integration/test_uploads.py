@@ -198,8 +198,9 @@ def test_callback_url_to_a_private_address_is_refused(
 class _Receiver:
     """A local HTTP endpoint that fails its first `failures` POSTs, then accepts."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, fail_status: int = 503) -> None:
         self.failures = failures
+        self.fail_status = fail_status
         self.received: list[tuple[bytes, dict[str, str]]] = []
         receiver = self
 
@@ -208,7 +209,7 @@ class _Receiver:
                 length = int(self.headers.get("content-length", "0"))
                 receiver.received.append((self.rfile.read(length), dict(self.headers)))
                 failing = len(receiver.received) <= receiver.failures
-                self.send_response(503 if failing else 204)
+                self.send_response(receiver.fail_status if failing else 204)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -274,3 +275,32 @@ def test_local_server_processes_uploads_without_an_s3_event(
     assert uploads_job(datetime.now(UTC)) == {"processed": 1}
     assert uploads_job(datetime.now(UTC)) == {"processed": 0}
     assert client.get(f"/api/v1/extract/{grant['uuid']}").json()["status"] == "completed"
+
+
+def test_a_callback_refused_with_a_client_error_is_not_retried() -> None:
+    from exif_service.services.callbacks import deliver
+
+    receiver = _Receiver(failures=5, fail_status=410)
+    receiver.thread.start()
+    waits: list[float] = []
+    settings = Settings(callback_secret="s3cret", allow_private_urls=True)
+    try:
+        assert deliver(receiver.url, {"uuid": "x"}, settings, sleep=waits.append) is False
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    assert len(receiver.received) == 1
+    assert waits == []
+
+
+def test_a_callback_to_a_private_address_is_never_sent() -> None:
+    from exif_service.services.callbacks import deliver
+
+    receiver = _Receiver(failures=0)
+    receiver.thread.start()
+    try:
+        assert deliver(receiver.url, {"uuid": "x"}, Settings(callback_secret="s3cret")) is False
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    assert receiver.received == []
