@@ -399,6 +399,7 @@ def test_advanced_edit_writes_any_tag_with_typed_values(
         ({"FileSize": 3}, "FileSize"),
         ({"ExposureTime": "fast"}, "ExposureTime"),
         ({"FileName": "../../etc/passwd"}, "FileName"),
+        ({"Geotag": "/etc/passwd"}, "Geotag"),
         ({"System:Directory": "/tmp"}, "System:Directory"),
         ({"-execute": "x"}, "-execute"),
         ({"Title": {"nested": "object"}}, "Title"),

@@ -17,7 +17,8 @@ _NAME = re.compile(r"^(?:[A-Za-z0-9_-]+[:.]){0,2}[A-Za-z][A-Za-z0-9_-]*$")
 _FORBIDDEN_CHARS = ("\r", "\n", "\x00")
 MAX_VALUE_LENGTH = 64 * 1024
 
-# Tags that make ExifTool rename, move, link or re-date the file itself.
+# Tags that make ExifTool rename, move, link or re-date the file itself, or read another
+# file from the server's disk (Geotag's value is the path of a GPS track log).
 _FILE_SYSTEM_TAGS = frozenset(
     name.lower()
     for name in (
@@ -39,6 +40,7 @@ _FILE_SYSTEM_TAGS = frozenset(
         "MDItemUserTags",
         "MDItemFSLabel",
         "XAttrQuarantine",
+        "Geotag",
     )
 )
 
