@@ -3,7 +3,8 @@
 With `EXIF_SERVICE_E2E_URL` set the tests target that server (a deployed stack, or a `make run`
 started by hand) and admin commands use the caller's environment. Otherwise one
 `exif-service serve` is started per test worker on a free port, with its own data directory,
-and stopped at the end.
+and stopped at the end. Browser tests get Debian's headless Chromium through Playwright, one
+browser per test module and a fresh profile per test.
 """
 
 from __future__ import annotations
