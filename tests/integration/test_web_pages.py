@@ -132,3 +132,15 @@ def test_unchanged_static_files_are_not_sent_again(web: TestClient) -> None:
     again = web.get("/static/viewer.js", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
+
+
+def test_pages_check_files_against_a_lower_request_cap_where_one_is_set(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exif_service.settings import get_settings
+
+    monkeypatch.setenv("EXIF_SERVICE_MAX_REQUEST_BYTES", str(4 * 1024 * 1024))
+    get_settings.cache_clear()
+    html = web.get("/tools/strip").text
+    assert 'data-max-bytes="4194304"' in html
+    assert "Up to 4 MB" in html

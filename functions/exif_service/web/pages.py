@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from exif_service.domain.plans import UPGRADE_URL
-from exif_service.settings import get_settings
+from exif_service.settings import Settings, get_settings
 from exif_service.web.security import PAGE_HEADERS
 
 _HERE = Path(__file__).resolve().parent
@@ -48,15 +48,21 @@ def _templates() -> Environment:
     )
 
 
+def browser_upload_limit(settings: Settings) -> int:
+    """The largest file a page can send: the request cap where a deployment lowers it (Lambda)."""
+    return min(settings.max_request_bytes or settings.max_upload_bytes, settings.max_upload_bytes)
+
+
 def render_page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page from `template`, with the security headers every page carries."""
     settings = get_settings()
+    limit = browser_upload_limit(settings)
     html = (
         _templates()
         .get_template(template)
         .render(
-            max_upload_bytes=settings.max_upload_bytes,
-            max_upload_mb=settings.max_upload_bytes // (1024 * 1024),
+            max_upload_bytes=limit,
+            max_upload_mb=limit // (1024 * 1024),
             free_daily_limit=settings.free_daily_limit,
             pro_daily_limit=settings.pro_daily_limit,
             upgrade_url=UPGRADE_URL,
