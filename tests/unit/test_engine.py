@@ -314,3 +314,23 @@ def test_workspace_is_removed_after_failure(tmp_path: Path) -> None:
 def test_workspace_is_private_to_the_server_user() -> None:
     with workspace() as work:
         assert work.stat().st_mode & 0o777 == 0o700
+
+
+def test_jpeg_facts_for_a_strip_come_from_the_header_without_an_exiftool_call(
+    fake_exiftool: Path, tmp_path: Path
+) -> None:
+    # the fake answers every read with nothing: only a header read can produce these facts
+    from tests.support.media import make_photo, make_png
+
+    from exif_service.domain.errors import UnsupportedFile
+    from exif_service.engine.operations import quick_facts
+
+    pool = _fake_pool(fake_exiftool)
+    pool.start(13.50)
+    try:
+        facts = quick_facts(pool, make_photo(tmp_path / "p.jpg"))
+        assert (facts.file_type, facts.mime_type, facts.orientation) == ("JPEG", "image/jpeg", 6)
+        with pytest.raises(UnsupportedFile):
+            quick_facts(pool, make_png(tmp_path / "p.png"))
+    finally:
+        pool.close()

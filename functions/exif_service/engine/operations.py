@@ -223,19 +223,18 @@ def _refuse_tag_warnings(stderr: str, tags: Sequence[WriteTag]) -> None:
 def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
     """File type, MIME type and orientation, read without parsing the rest of the metadata.
 
-    ExifTool identifies the file without reading any metadata (`-fast3`, a few ms); for JPEG and
-    WebP, Pillow reads the orientation from the EXIF header without decoding pixels. Other
-    formats (and TIFF, whose IFD0 tags the strip must name) take one fuller ExifTool read.
+    JPEG and WebP (most of what callers send) are recognised by Pillow from the header alone,
+    orientation included, without decoding pixels or a round trip to ExifTool. Anything else is
+    identified by ExifTool without reading metadata (`-fast3`), then, for the orientation (and
+    TIFF's IFD0 tags, which a strip must name), given one fuller read.
     """
+    header = _header_facts(path)
+    if header is not None:
+        return header
     raw = _read_json(pool, ["-j", "-n", "-G1", "-fast3", "-File:FileType", "-File:MIMEType"], path)
     file_type = str(raw.get("File:FileType", ""))
     _ensure_media(file_type, raw)
     mime = str(raw.get("File:MIMEType") or "application/octet-stream")
-    pillow_format = _PILLOW_ORIENTATION.get(file_type)
-    if pillow_format is not None:
-        known, orientation = _orientation_from_pillow(path, pillow_format)
-        if known:
-            return FileFacts(file_type=file_type, mime_type=mime, orientation=orientation)
     raw = _read_json(
         pool, ["-j", "-n", "-G1", "-fast2", "-EXIF:Orientation", "-IFD0:all"], path, strict=False
     )
@@ -246,18 +245,24 @@ def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
     return FileFacts(file_type=file_type, mime_type=mime, orientation=orientation, ifd0_tags=ifd0)
 
 
-# Formats whose EXIF orientation Pillow reads from the header alone (no pixel decoding).
-_PILLOW_ORIENTATION = {"JPEG": "JPEG", "WEBP": "WEBP"}
+# Formats whose type and EXIF orientation Pillow reads from the header (no pixel decoding).
+_HEADER_MIME = {"JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
-def _orientation_from_pillow(path: Path, pillow_format: str) -> tuple[bool, int | None]:
-    """(True, orientation or None) when Pillow could read the header, else (False, None)."""
+def _header_facts(path: Path) -> FileFacts | None:
+    """Facts of a JPEG or WebP from its header via Pillow; None for anything else."""
     try:
-        with Image.open(path, formats=[pillow_format]) as img:
+        with Image.open(path, formats=list(_HEADER_MIME)) as img:
+            file_type = str(img.format)
             value = img.getexif().get(_ORIENTATION_TAG)
-    except Exception:  # damaged or unusual header: let ExifTool decide
-        return False, None
-    return True, value if isinstance(value, int) and 1 <= value <= 8 else None
+    except Exception:  # not one of those, or a header Pillow cannot parse: ExifTool decides
+        return None
+    if file_type not in _HEADER_MIME:
+        return None
+    orientation = value if isinstance(value, int) and 1 <= value <= 8 else None
+    return FileFacts(
+        file_type=file_type, mime_type=_HEADER_MIME[file_type], orientation=orientation
+    )
 
 
 _ORIENTATION_TAG = 0x0112
