@@ -41,6 +41,14 @@ _FILE_SYSTEM_TAGS = frozenset(
         "MDItemFSLabel",
         "XAttrQuarantine",
         "Geotag",
+        # `-NAME=VALUE` with these names is an ExifTool option that imports tags from the
+        # file at VALUE (-j=, -json=, -csv=, -TagsFromFile=), not a tag assignment
+        "j",
+        "json",
+        "csv",
+        "TagsFromFile",
+        "AllTagsFromFile",
+        "AddTagsFromFile",
     )
 )
 
