@@ -70,13 +70,14 @@ def any_file(file_id: str) -> StoredFile:
 
 
 def parse_status_filter(raw: str | None) -> FileStatus | None:
-    """`all` (None), `available` or `deleted`."""
+    """`all` (None), `available`, `expired` or `deleted`."""
     value = (raw or "all").strip().lower()
     if value == "all":
         return None
-    if value in (FileStatus.AVAILABLE.value, FileStatus.DELETED.value):
+    try:
         return FileStatus(value)
-    raise BadRequest("status must be one of all, available, deleted.")
+    except ValueError as exc:
+        raise BadRequest("status must be one of all, available, expired, deleted.") from exc
 
 
 def admin_files(
