@@ -111,6 +111,40 @@ def test_view_exif_without_gps_has_null_gps(client: TestClient, tmp_path: Path) 
     assert r.json()["gps"] is None
 
 
+def test_view_exif_reads_a_public_url(
+    client: TestClient, photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from exif_service.settings import get_settings
+
+    monkeypatch.setenv("EXIF_SERVICE_ALLOW_PRIVATE_URLS", "true")  # the origin is local
+    get_settings.cache_clear()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(photo.parent))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{photo.name}"
+        r = client.post("/api/images/view-exif", json={"url": url})
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert r.status_code == 200, r.text
+    assert r.json()["gps"] == {"lat": 48.8566, "lng": 2.3522}
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/x.jpg", "http://169.254.169.254/latest/", "file:///etc/passwd"]
+)
+def test_view_exif_refuses_private_and_non_http_urls(client: TestClient, url: str) -> None:
+    r = client.post("/api/images/view-exif", json={"url": url})
+    assert_clean_error(r, 400)
+
+
 def test_view_exif_without_a_file_is_400(client: TestClient) -> None:
     r = client.post("/api/images/view-exif", data={"title": "no file"})
     assert_clean_error(r, 400)

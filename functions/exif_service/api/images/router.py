@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -26,6 +26,7 @@ from exif_service.api.images.deps import (
 )
 from exif_service.api.images.errors import ImagesRoute
 from exif_service.api.images.schemas import history_html, present_history, present_view
+from exif_service.api.inputs import file_or_url
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.fields import (
     EDIT_FIELDS,
@@ -50,10 +51,12 @@ from exif_service.services.edit import (
 )
 from exif_service.services.history import owner_file, user_history
 from exif_service.services.quota import ip_subject
+from exif_service.services.sources import Source
 from exif_service.settings import Settings
 from exif_service.store.blobs import Blobs, content_disposition
 
 images_router = APIRouter(route_class=ImagesRoute, tags=["images"])
+FileOrUrl = Annotated[Source, Depends(file_or_url)]
 
 _MAX_FIELDS_JSON = 64 * 1024
 # A Lambda response body is capped at 6 MB and binary bodies are base64-encoded (4/3 larger).
@@ -61,10 +64,10 @@ INLINE_RESPONSE_LIMIT = 4 * 1024 * 1024
 
 
 @images_router.post("/api/images/view-exif")
-def view_exif(request: Request, upload: SingleUpload, settings: SettingsDep) -> JSONResponse:
-    """Every tag of the file as a flat object, and its position in signed degrees (public)."""
+def view_exif(request: Request, source: FileOrUrl, settings: SettingsDep) -> JSONResponse:
+    """Every tag of a file (or a public URL) as a flat object, and its position (public)."""
     subject = ip_subject(client_ip(request))
-    report, gps = view_metadata(upload.file, subject, settings.public_daily_limit_per_ip)
+    report, gps = view_metadata(source, subject, settings.public_daily_limit_per_ip)
     return JSONResponse(present_view(report, gps))
 
 
