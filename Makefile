@@ -59,12 +59,13 @@ bench: setup
 SAM_PYTHON_DIR := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
 	"$$p" -V >/dev/null 2>&1 && { dirname "$$(command -v "$$p")"; break; }; done)
 
+# cfn-lint, sam validate --lint and sam build (no container: checks the build, the layer has no
+# perl). The build-performance beta builds the shared code package once for all functions
+# instead of copying it into each function's directory.
 check-template: setup
 	$(BIN)/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
 	@test -n "$(SAM_PYTHON_DIR)" || { echo "sam build needs python3.12 on PATH" >&2; exit 1; }
-	# the build-performance beta builds the shared code package once for all functions
-	# instead of copying it into each function's directory
 	PATH="$(SAM_PYTHON_DIR):$$PATH" SAM_CLI_TELEMETRY=0 SAM_CLI_BETA_BUILD_PERFORMANCE=1 \
 		$(BIN)/sam build --cached --parallel
 	@du -sb .aws-sam/build/*-Shared | awk '{ printf "code package, unzipped: %d MB of the 250 MB Lambda allows with layers (ExifTool layer: about 70 MB with perl)\n", $$1 / 1048576 }'
