@@ -292,6 +292,17 @@ def test_edit_exif_overwrite_clears_existing_metadata(
     assert "ICC_Profile:ProfileDescription" in tags
 
 
+def test_edit_exif_overwrite_without_fields_only_clears(
+    client: TestClient, pro_user: KeyedUser, photo: Path, tmp_path: Path
+) -> None:
+    r = post_file(
+        client, "/api/images/edit-exif", photo.read_bytes(), bearer(pro_user), mode="overwrite"
+    )
+    assert r.status_code == 200, r.text
+    tags = tags_of(r.content, tmp_path)
+    assert "IFD0:Make" not in tags and "XMP-dc:Title" not in tags
+
+
 def test_edit_exif_web_file_name_names_the_download(
     client: TestClient, pro_user: KeyedUser, photo: Path
 ) -> None:

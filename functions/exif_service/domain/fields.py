@@ -115,9 +115,16 @@ def split_keywords(text: str) -> tuple[str, ...]:
 
 
 def form_assignments(
-    spec: tuple[FormField, ...], form: Mapping[str, str], *, required: bool = False
+    spec: tuple[FormField, ...],
+    form: Mapping[str, str],
+    *,
+    required: bool = False,
+    allow_empty: bool = False,
 ) -> list[Assignment]:
-    """The tag writes for the filled-in fields of `spec`; 400 naming any bad or missing field."""
+    """The tag writes for the filled-in fields of `spec`; 400 naming any bad or missing field.
+
+    `allow_empty` accepts a form with no field filled in (an overwrite that only clears).
+    """
     missing = [f.name for f in spec if not (form.get(f.name) or "").strip()]
     if required and missing:
         raise BadRequest(f"Missing required fields: {', '.join(missing)}.")
@@ -128,7 +135,7 @@ def form_assignments(
             continue
         values = _field_values(field, raw)
         out += [Assignment(parse_tag_name(tag), values) for tag in field.tags]
-    if not out:
+    if not out and not allow_empty:
         names = ", ".join(f.name for f in spec)
         raise BadRequest(f"Provide at least one metadata field ({names}).")
     return out

@@ -76,9 +76,11 @@ def edit_exif(
     account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
 ) -> Response:
     """Title, description, author, keywords, rights and licensing in EXIF, IPTC and XMP."""
-    operation = write_operation(
-        form_assignments(EDIT_FIELDS, upload.fields), parse_mode(upload.get("mode"))
+    mode = parse_mode(upload.get("mode"))
+    assignments = form_assignments(
+        EDIT_FIELDS, upload.fields, allow_empty=mode is EditMode.OVERWRITE
     )
+    operation = write_operation(assignments, mode)
     result = process_one(
         account, "edit-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
