@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import imagehash
 import pytest
+from tests.support.media import draw
 
 from exif_service.engine.pixels import dct_phash
-from tests.support.media import draw
 
 
 @pytest.mark.parametrize("seed", [0, 3, 17, 42, 99])
