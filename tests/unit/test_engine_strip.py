@@ -89,6 +89,19 @@ def test_safe_strip_keeps_icc_profile_and_orientation(pool: ExifToolPool, tmp_pa
     assert tags["EXIF:IFD0:Orientation"] == 6
     with Image.open(dst, formats=["JPEG"]) as img:
         assert img.info.get("icc_profile") == SRGB
+    assert "Validate                        : OK" in exiftool("-validate", "-s", str(dst))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_jpeg_orientation_survives_a_safe_strip(
+    pool: ExifToolPool, tmp_path: Path, orientation: int
+) -> None:
+    src = make_photo(tmp_path / "in.jpg", **{"EXIF:Orientation#": str(orientation)})
+    dst = tmp_path / "out.jpg"
+    strip_metadata(pool, src, dst)
+    assert _tags(dst).get("EXIF:IFD0:Orientation", 1) == orientation
+    with Image.open(dst, formats=["JPEG"]) as img:
+        assert img.getexif().get(0x0112, 1) == orientation
 
 
 def test_keep_none_removes_icc_profile_and_orientation_too(

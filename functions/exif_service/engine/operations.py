@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -169,18 +170,46 @@ def strip_metadata(
     """Write `src` without metadata to `dst`, without re-encoding the image data."""
     facts = quick_facts(pool, src)
     args = ["-all="]
+    orientation = facts.orientation if facts.orientation != 1 else None
+    jpeg_orientation = None
     if keep is StripKeep.SAFE:
         # `--icc_profile:all` spares the colour profile from `-all=`; the orientation read
-        # above is written back in the same pass (much cheaper than `-tagsfromfile @`).
+        # above is written back (much cheaper than `-tagsfromfile @`, which re-reads the file)
         args.append("--icc_profile:all")
-        if facts.orientation and facts.orientation != 1:
-            args.append(f"-EXIF:Orientation#={facts.orientation}")
+        if orientation and facts.file_type == "JPEG":
+            jpeg_orientation = orientation  # added below as a 34-byte EXIF segment
+        elif orientation:
+            args.append(f"-EXIF:Orientation#={orientation}")
     if facts.file_type in _TIFF_BASED:
         args += [f"-IFD0:{tag}=" for tag in facts.ifd0_tags if tag not in _TIFF_STRUCTURE]
         if keep is StripKeep.NONE:
             args.append("-IFD0:Orientation=")
     _write(pool, args, src, dst)
+    if jpeg_orientation:
+        _add_jpeg_orientation(dst, jpeg_orientation)
     return facts
+
+
+def _add_jpeg_orientation(path: Path, orientation: int) -> None:
+    """Give a metadata-free JPEG an EXIF segment holding only its orientation.
+
+    Having ExifTool build a new EXIF block costs more than the rest of the strip; the block is
+    tiny and fixed: a big-endian TIFF header and an IFD0 with Orientation and YCbCrPositioning
+    (centred, which EXIF requires in a JPEG and ExifTool itself would add).
+    """
+    data = path.read_bytes()
+    if not data.startswith(b"\xff\xd8"):
+        raise UnsupportedFile("This file could not be processed: it is damaged or not supported.")
+    entry = ">HHIHH"  # tag, type SHORT (3), count 1, value, padding
+    ifd = (
+        struct.pack(">H", 2)
+        + struct.pack(entry, 0x0112, 3, 1, orientation, 0)
+        + struct.pack(entry, 0x0213, 3, 1, 1, 0)
+        + struct.pack(">I", 0)
+    )
+    payload = b"Exif\x00\x00" + b"MM\x00\x2a" + struct.pack(">I", 8) + ifd
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    path.write_bytes(data[:2] + segment + data[2:])
 
 
 def write_tags(
@@ -299,6 +328,8 @@ def _ensure_media(file_type: str, raw: dict[str, Any]) -> None:
 
 
 def _write(pool: ExifToolPool, args: list[str], src: Path, dst: Path) -> ExifToolResult:
+    # ExifTool never overwrites with -o: a file left at `dst` would pass for the result
+    dst.unlink(missing_ok=True)
     result: ExifToolResult = pool.run(
         [*args, "-charset", "filename=utf8", "-m", "-o", str(dst), str(src)]
     )
