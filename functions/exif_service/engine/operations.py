@@ -253,20 +253,30 @@ def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
     """File type, MIME type and orientation, read without parsing the rest of the metadata.
 
     JPEG and WebP (most of what callers send) are recognised by Pillow from the header alone,
-    orientation included, without decoding pixels or a round trip to ExifTool. Anything else is
-    identified by ExifTool without reading metadata (`-fast3`), then, for the orientation (and
-    TIFF's IFD0 tags, which a strip must name), given one fuller read.
+    orientation included, without decoding pixels or a round trip to ExifTool. Anything else
+    takes one quick ExifTool read (`-fast2`: no trailers or maker notes), which also lists
+    TIFF's IFD0 tags, since a strip must name them.
     """
     header = _header_facts(path)
     if header is not None:
         return header
-    raw = _read_json(pool, ["-j", "-n", "-G1", "-fast3", "-File:FileType", "-File:MIMEType"], path)
+    raw = _read_json(
+        pool,
+        [
+            "-j",
+            "-n",
+            "-G1",
+            "-fast2",
+            "-File:FileType",
+            "-File:MIMEType",
+            "-EXIF:Orientation",
+            "-IFD0:all",
+        ],
+        path,
+    )
     file_type = str(raw.get("File:FileType", ""))
     _ensure_media(file_type, raw)
     mime = str(raw.get("File:MIMEType") or "application/octet-stream")
-    raw = _read_json(
-        pool, ["-j", "-n", "-G1", "-fast2", "-EXIF:Orientation", "-IFD0:all"], path, strict=False
-    )
     orientation = next(
         (v for k, v in raw.items() if k.endswith(":Orientation") and isinstance(v, int)), None
     )
