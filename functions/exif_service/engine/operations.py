@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -171,13 +172,13 @@ def strip_metadata(
     facts = quick_facts(pool, src)
     args = ["-all="]
     orientation = facts.orientation if facts.orientation != 1 else None
-    jpeg_orientation = None
+    own_orientation = None
     if keep is StripKeep.SAFE:
         # `--icc_profile:all` spares the colour profile from `-all=`; the orientation read
         # above is written back (much cheaper than `-tagsfromfile @`, which re-reads the file)
         args.append("--icc_profile:all")
-        if orientation and facts.file_type == "JPEG":
-            jpeg_orientation = orientation  # added below as a 34-byte EXIF segment
+        if orientation and facts.file_type in ("JPEG", "PNG"):
+            own_orientation = orientation  # added below as a tiny EXIF block of our own
         elif orientation:
             args.append(f"-EXIF:Orientation#={orientation}")
     if facts.file_type in _TIFF_BASED:
@@ -185,8 +186,10 @@ def strip_metadata(
         if keep is StripKeep.NONE:
             args.append("-IFD0:Orientation=")
     _write(pool, args, src, dst)
-    if jpeg_orientation:
-        _add_jpeg_orientation(dst, jpeg_orientation)
+    if own_orientation and facts.file_type == "PNG":
+        _add_png_orientation(dst, own_orientation)
+    elif own_orientation:
+        _add_jpeg_orientation(dst, own_orientation)
     return facts
 
 
@@ -289,7 +292,10 @@ _HEADER_MIME = {"JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
 def _header_facts(path: Path) -> FileFacts | None:
-    """Facts of a JPEG or WebP from its header via Pillow; None for anything else."""
+    """Facts of a JPEG, WebP or PNG from its header; None for anything else."""
+    png = _png_facts(path)
+    if png is not None:
+        return png
     try:
         with Image.open(path, formats=list(_HEADER_MIME)) as img:
             file_type = str(img.format)
@@ -305,6 +311,61 @@ def _header_facts(path: Path) -> FileFacts | None:
 
 
 _ORIENTATION_TAG = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Text chunks in which ImageMagick and others hide an EXIF block that ExifTool also reads.
+_PNG_RAW_PROFILES = (b"Raw profile type exif", b"Raw profile type APP1")
+
+
+def _png_facts(path: Path) -> FileFacts | None:
+    """A PNG's orientation from its eXIf chunk, found by walking the chunk headers.
+
+    None (ExifTool decides) for anything that is not a well-formed PNG, or that keeps EXIF in
+    a text chunk, which only ExifTool reads.
+    """
+    exif: bytes | None = None
+    with path.open("rb") as fh:
+        if fh.read(8) != _PNG_SIGNATURE:
+            return None
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return None  # truncated
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                exif = fh.read(length)
+                fh.seek(4, 1)
+            elif kind in (b"tEXt", b"zTXt", b"iTXt"):
+                body = fh.read(min(length, 32))
+                if body.startswith(_PNG_RAW_PROFILES):
+                    return None
+                fh.seek(length - len(body) + 4, 1)
+            elif kind == b"IEND":
+                break
+            else:
+                fh.seek(length + 4, 1)
+    orientation = None
+    if exif:
+        try:
+            value = Image.Exif()
+            value.load(exif)
+            found = value.get(_ORIENTATION_TAG)
+        except Exception:  # a damaged EXIF block: ExifTool decides
+            return None
+        orientation = found if isinstance(found, int) and 1 <= found <= 8 else None
+    return FileFacts(file_type="PNG", mime_type="image/png", orientation=orientation)
+
+
+def _add_png_orientation(path: Path, orientation: int) -> None:
+    """Give a metadata-free PNG an eXIf chunk holding only its orientation (after IHDR)."""
+    data = path.read_bytes()
+    if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise UnsupportedFile("This file could not be processed: it is damaged or not supported.")
+    ihdr_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1)
+    tiff += struct.pack(">HHIHH", _ORIENTATION_TAG, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + tiff) & 0xFFFFFFFF)
+    path.write_bytes(data[:ihdr_end] + chunk + data[ihdr_end:])
 
 
 def _read_json(
