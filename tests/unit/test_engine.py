@@ -316,11 +316,11 @@ def test_workspace_is_private_to_the_server_user() -> None:
         assert work.stat().st_mode & 0o777 == 0o700
 
 
-def test_jpeg_facts_for_a_strip_come_from_the_header_without_an_exiftool_call(
+def test_jpeg_and_png_facts_for_a_strip_come_from_the_header_without_exiftool(
     fake_exiftool: Path, tmp_path: Path
 ) -> None:
     # the fake answers every read with nothing: only a header read can produce these facts
-    from tests.support.media import make_photo, make_png
+    from tests.support.media import draw, make_photo, make_png
 
     from exif_service.domain.errors import UnsupportedFile
     from exif_service.engine.operations import quick_facts
@@ -330,7 +330,11 @@ def test_jpeg_facts_for_a_strip_come_from_the_header_without_an_exiftool_call(
     try:
         facts = quick_facts(pool, make_photo(tmp_path / "p.jpg"))
         assert (facts.file_type, facts.mime_type, facts.orientation) == ("JPEG", "image/jpeg", 6)
-        with pytest.raises(UnsupportedFile):
-            quick_facts(pool, make_png(tmp_path / "p.png"))
+        png = quick_facts(pool, make_png(tmp_path / "p.png"))
+        assert (png.file_type, png.mime_type) == ("PNG", "image/png")
+        tiff = tmp_path / "p.tif"
+        draw().save(tiff, "TIFF")
+        with pytest.raises(UnsupportedFile):  # TIFF needs ExifTool, which answers nothing here
+            quick_facts(pool, tiff)
     finally:
         pool.close()
