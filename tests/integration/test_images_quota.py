@@ -6,7 +6,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,23 +31,11 @@ def _engine_started_by_main_thread() -> None:
 
 
 @pytest.fixture
-def item_level_atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto's UpdateItem atomic, as DynamoDB's is.
+def item_level_atomic_dynamodb() -> None:
+    """moto made to serialise item writes as DynamoDB does (the local server runs it so too)."""
+    from exif_service.local.emulator import make_item_writes_atomic
 
-    moto evaluates a condition and applies the update as two steps with no lock, so two
-    threads can both pass `used < limit`. Real DynamoDB serialises writes to one item; this
-    restores that guarantee (and only that) so the test checks our use of conditional writes.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    original = DynamoDBBackend.update_item
-
-    def update_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "update_item", update_item)
+    make_item_writes_atomic()
 
 
 def signed_in(user: KeyedUser) -> dict[str, str]:

@@ -41,6 +41,33 @@ def use_endpoint(endpoint: str) -> Settings:
     return get_settings()
 
 
+_atomic_writes = threading.RLock()  # transact_write_items calls the others
+_atomic_patched = False
+
+
+def make_item_writes_atomic() -> None:
+    """Serialise moto's DynamoDB writes, as DynamoDB serialises the writes to one item.
+
+    moto checks a ConditionExpression and applies the write as two unlocked steps, so two
+    threads could both pass `used < limit`; the daily quota relies on DynamoDB's guarantee that
+    they cannot. Idempotent; affects only the in-process emulator.
+    """
+    global _atomic_patched
+    if _atomic_patched:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialised(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _atomic_writes:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, serialised)
+    _atomic_patched = True
+
+
 def prepare_store(settings: Settings) -> None:
     """Create the tables and bucket from the definitions production uses, if missing."""
     create_tables(settings)
@@ -60,6 +87,7 @@ class LocalAws:
     def start(self, *, persist: bool = True, save_every_s: float = 5.0) -> Settings:
         from moto.server import ThreadedMotoServer
 
+        make_item_writes_atomic()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         port = _free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
