@@ -20,9 +20,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from exif_service.domain import errors as e
 from exif_service.domain.errors import ServiceError
 
 log = logging.getLogger(__name__)
+
+# Domain error -> HTTP status, shared by the surfaces (a surface may override entries).
+DEFAULT_STATUS_CODES: Mapping[type[ServiceError], int] = {
+    e.BadRequest: 400,
+    e.Unauthorized: 401,
+    e.Forbidden: 403,
+    e.NotFound: 404,
+    e.Gone: 410,
+    e.FileTooLarge: 413,
+    e.UnsupportedFile: 415,
+    e.QuotaExceeded: 429,
+    e.ServiceUnavailable: 503,
+    e.EngineFailure: 500,
+}
 
 Renderer = Callable[[int, ServiceError | None, str], Response]
 

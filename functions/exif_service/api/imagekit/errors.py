@@ -6,22 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.responses import JSONResponse
 
-from exif_service.api.errors import Surface, default_message, register_surface, route_class_for
+from exif_service.api.errors import (
+    DEFAULT_STATUS_CODES,
+    Surface,
+    default_message,
+    register_surface,
+    route_class_for,
+)
 from exif_service.domain import errors as e
 from exif_service.domain.plans import UPGRADE_URL
 
-STATUS = {
-    e.BadRequest: 400,
-    e.Unauthorized: 401,
-    e.Forbidden: 403,
-    e.NotFound: 404,
-    e.Gone: 404,
-    e.FileTooLarge: 413,
-    e.UnsupportedFile: 415,
-    e.QuotaExceeded: 429,
-    e.ServiceUnavailable: 500,
-    e.EngineFailure: 500,
-}
+# ImageKit reports an expired resource as missing and has no 503.
+STATUS = {**DEFAULT_STATUS_CODES, e.Gone: 404, e.ServiceUnavailable: 500}
 
 _MESSAGES = {
     400: "Your request is missing a parameter or has one that is not valid.",

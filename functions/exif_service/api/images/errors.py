@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from exif_service.api.errors import Surface, default_message, register_surface, route_class_for
+from exif_service.api.errors import (
+    DEFAULT_STATUS_CODES,
+    Surface,
+    default_message,
+    register_surface,
+    route_class_for,
+)
 from exif_service.domain import errors as e
 from exif_service.domain.plans import UPGRADE_URL
 
-STATUS = {
-    e.BadRequest: 400,
-    e.Unauthorized: 401,
-    e.Forbidden: 403,
-    e.NotFound: 404,
-    e.Gone: 410,
-    e.FileTooLarge: 413,
-    e.UnsupportedFile: 415,
-    e.QuotaExceeded: 429,
-    e.ServiceUnavailable: 503,
-    e.EngineFailure: 500,
-}
+STATUS = DEFAULT_STATUS_CODES
 
 _MESSAGES = {
     400: "Bad request: missing or invalid fields.",
