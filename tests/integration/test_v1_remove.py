@@ -203,3 +203,18 @@ def test_cleaned_file_is_smaller_than_the_original(
     body = _remove(stack, module_photo)
     data, _ = _download(stack.client, body)
     assert len(data) < module_photo.stat().st_size
+
+
+def test_download_of_a_cleaned_file_gone_from_storage_is_404_not_a_broken_200(
+    stack: V1Stack, module_photo: Path
+) -> None:
+    from exif_service.store.blobs import Blobs
+    from exif_service.store.models import Extraction
+
+    body = _remove(stack, module_photo)
+    key = Extraction.get(body["uuid"]).result_key
+    assert key is not None
+    Blobs().delete(key)  # the bucket's lifecycle rule got there first
+    r = stack.client.get(body["downloadUrl"])
+    assert r.status_code == 404
+    assert r.json()["success"] is False

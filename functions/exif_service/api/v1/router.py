@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -95,8 +96,11 @@ def download_cleaned(job_uuid: str, blobs: BlobsDep, settings: SettingsDep) -> R
             cleaned.key, cleaned.file_name, cleaned.content_type, settings.presign_ttl_s
         )
         return RedirectResponse(url, status_code=302)
+    chunks = blobs.stream(cleaned.key)
+    # the first chunk is fetched here, so a missing object is a 404, not a broken 200
+    first = next(chunks, b"")
     return StreamingResponse(
-        blobs.stream(cleaned.key),
+        itertools.chain([first], chunks),
         media_type=cleaned.content_type,
         headers={"Content-Disposition": content_disposition(cleaned.file_name)},
     )
