@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -171,48 +169,19 @@ def strip_metadata(
     """Write `src` without metadata to `dst`, without re-encoding the image data."""
     facts = quick_facts(pool, src)
     args = ["-all="]
-    orientation = facts.orientation if facts.orientation != 1 else None
-    own_orientation = None
     if keep is StripKeep.SAFE:
-        # `--icc_profile:all` spares the colour profile from `-all=`; the orientation read
-        # above is written back (much cheaper than `-tagsfromfile @`, which re-reads the file)
+        # `--icc_profile:all` spares the colour profile from `-all=`, and the orientation read
+        # above is written back in the same pass: much cheaper than `-tagsfromfile @`, which
+        # re-reads the whole file.
         args.append("--icc_profile:all")
-        if orientation and facts.file_type in ("JPEG", "PNG"):
-            own_orientation = orientation  # added below as a tiny EXIF block of our own
-        elif orientation:
-            args.append(f"-EXIF:Orientation#={orientation}")
+        if facts.orientation and facts.orientation != 1:
+            args.append(f"-EXIF:Orientation#={facts.orientation}")
     if facts.file_type in _TIFF_BASED:
         args += [f"-IFD0:{tag}=" for tag in facts.ifd0_tags if tag not in _TIFF_STRUCTURE]
         if keep is StripKeep.NONE:
             args.append("-IFD0:Orientation=")
     _write(pool, args, src, dst)
-    if own_orientation and facts.file_type == "PNG":
-        _add_png_orientation(dst, own_orientation)
-    elif own_orientation:
-        _add_jpeg_orientation(dst, own_orientation)
     return facts
-
-
-def _add_jpeg_orientation(path: Path, orientation: int) -> None:
-    """Give a metadata-free JPEG an EXIF segment holding only its orientation.
-
-    Having ExifTool build a new EXIF block costs more than the rest of the strip; the block is
-    tiny and fixed: a big-endian TIFF header and an IFD0 with Orientation and YCbCrPositioning
-    (centred, which EXIF requires in a JPEG and ExifTool itself would add).
-    """
-    data = path.read_bytes()
-    if not data.startswith(b"\xff\xd8"):
-        raise UnsupportedFile("This file could not be processed: it is damaged or not supported.")
-    entry = ">HHIHH"  # tag, type SHORT (3), count 1, value, padding
-    ifd = (
-        struct.pack(">H", 2)
-        + struct.pack(entry, 0x0112, 3, 1, orientation, 0)
-        + struct.pack(entry, 0x0213, 3, 1, 1, 0)
-        + struct.pack(">I", 0)
-    )
-    payload = b"Exif\x00\x00" + b"MM\x00\x2a" + struct.pack(">I", 8) + ifd
-    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-    path.write_bytes(data[:2] + segment + data[2:])
 
 
 def write_tags(
@@ -255,7 +224,7 @@ def _refuse_tag_warnings(stderr: str, tags: Sequence[WriteTag]) -> None:
 def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
     """File type, MIME type and orientation, read without parsing the rest of the metadata.
 
-    JPEG and WebP (most of what callers send) are recognised by Pillow from the header alone,
+    JPEG, WebP and PNG (most of what callers send) are recognised by Pillow from the header,
     orientation included, without decoding pixels or a round trip to ExifTool. Anything else
     takes one quick ExifTool read (`-fast2`: no trailers or maker notes), which also lists
     TIFF's IFD0 tags, since a strip must name them.
@@ -287,15 +256,14 @@ def quick_facts(pool: ExifToolPool, path: Path) -> FileFacts:
     return FileFacts(file_type=file_type, mime_type=mime, orientation=orientation, ifd0_tags=ifd0)
 
 
-# Formats whose type and EXIF orientation Pillow reads from the header (no pixel decoding).
-_HEADER_MIME = {"JPEG": "image/jpeg", "WEBP": "image/webp"}
+# Formats whose type and orientation Pillow reads from the header without decoding pixels;
+# Pillow needs the orientation anyway to show pictures upright (pHash, previews).
+_HEADER_MIME = {"JPEG": "image/jpeg", "WEBP": "image/webp", "PNG": "image/png"}
+_ORIENTATION_TAG = 0x0112
 
 
 def _header_facts(path: Path) -> FileFacts | None:
-    """Facts of a JPEG, WebP or PNG from its header; None for anything else."""
-    png = _png_facts(path)
-    if png is not None:
-        return png
+    """Facts of a JPEG, WebP or PNG from its header via Pillow; None for anything else."""
     try:
         with Image.open(path, formats=list(_HEADER_MIME)) as img:
             file_type = str(img.format)
@@ -308,64 +276,6 @@ def _header_facts(path: Path) -> FileFacts | None:
     return FileFacts(
         file_type=file_type, mime_type=_HEADER_MIME[file_type], orientation=orientation
     )
-
-
-_ORIENTATION_TAG = 0x0112
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Text chunks in which ImageMagick and others hide an EXIF block that ExifTool also reads.
-_PNG_RAW_PROFILES = (b"Raw profile type exif", b"Raw profile type APP1")
-
-
-def _png_facts(path: Path) -> FileFacts | None:
-    """A PNG's orientation from its eXIf chunk, found by walking the chunk headers.
-
-    None (ExifTool decides) for anything that is not a well-formed PNG, or that keeps EXIF in
-    a text chunk, which only ExifTool reads.
-    """
-    exif: bytes | None = None
-    with path.open("rb") as fh:
-        if fh.read(8) != _PNG_SIGNATURE:
-            return None
-        while True:
-            head = fh.read(8)
-            if len(head) < 8:
-                return None  # truncated
-            length, kind = struct.unpack(">I4s", head)
-            if kind == b"eXIf":
-                exif = fh.read(length)
-                fh.seek(4, 1)
-            elif kind in (b"tEXt", b"zTXt", b"iTXt"):
-                body = fh.read(min(length, 32))
-                if body.startswith(_PNG_RAW_PROFILES):
-                    return None
-                fh.seek(length - len(body) + 4, 1)
-            elif kind == b"IEND":
-                break
-            else:
-                fh.seek(length + 4, 1)
-    orientation = None
-    if exif:
-        try:
-            value = Image.Exif()
-            value.load(exif)
-            found = value.get(_ORIENTATION_TAG)
-        except Exception:  # a damaged EXIF block: ExifTool decides
-            return None
-        orientation = found if isinstance(found, int) and 1 <= found <= 8 else None
-    return FileFacts(file_type="PNG", mime_type="image/png", orientation=orientation)
-
-
-def _add_png_orientation(path: Path, orientation: int) -> None:
-    """Give a metadata-free PNG an eXIf chunk holding only its orientation (after IHDR)."""
-    data = path.read_bytes()
-    if not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
-        raise UnsupportedFile("This file could not be processed: it is damaged or not supported.")
-    ihdr_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4
-    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1)
-    tiff += struct.pack(">HHIHH", _ORIENTATION_TAG, 3, 1, orientation, 0) + struct.pack(">I", 0)
-    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff
-    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + tiff) & 0xFFFFFFFF)
-    path.write_bytes(data[:ihdr_end] + chunk + data[ihdr_end:])
 
 
 def _read_json(
