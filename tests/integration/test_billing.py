@@ -447,6 +447,7 @@ def test_downgraded_owner_key_is_refused_with_upgrade_url(
         stripe_signature(b"another body", WEBHOOK_SECRET),
         "garbage",
     ],
+    ids=["stale-and-wrong", "signed-for-another-body", "garbage"],  # stable across workers
 )
 def test_webhook_with_bad_signature_is_400(
     client: TestClient, free: Browser, stripe_api: FakeStripe, signature: str
