@@ -252,12 +252,6 @@ async function readUrl(url) {
   bar.update(null);
   const answer = await api("/api/images/view-exif", { method: "POST", json: { url: parsed.href } });
   if (!answer.ok || !answer.data) {
-    const message = answer.data && typeof answer.data.message === "string" ? answer.data.message : "";
-    if (answer.status === 400 && /multipart/i.test(message)) {
-      // a server whose view-exif takes uploads only
-      say(status, "This server cannot read photos from a web address yet. Download the photo and choose the file instead.", "error");
-      return;
-    }
     sayError(status, answer.status, answer.data);
     return;
   }
