@@ -34,6 +34,7 @@ DEFAULT_STATUS_CODES: Mapping[type[ServiceError], int] = {
     e.Gone: 410,
     e.FileTooLarge: 413,
     e.UnsupportedFile: 415,
+    e.Unprocessable: 422,
     e.QuotaExceeded: 429,
     e.ServiceUnavailable: 503,
     e.EngineFailure: 500,

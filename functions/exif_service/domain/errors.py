@@ -12,6 +12,10 @@ ServiceError
  +-- Gone                     it existed but its retention window has passed (410)
  +-- FileTooLarge             over the size limit (413)
  +-- UnsupportedFile          the engine cannot read or write this kind of file (415)
+ +-- Unprocessable            a file of a known kind the engine will not hand back or parse (422)
+ |    +-- VerificationFailed  the re-read output still holds what was removed, or lacks what
+ |    |                       was written, or no longer decodes: nothing is returned or charged
+ |    +-- FileTooComplex      metadata built to cost super-linear parsing time (deep nesting...)
  +-- QuotaExceeded            the daily plan limit is used up (429)
  +-- ServiceUnavailable       a configured dependency is missing (503)
  +-- EngineFailure            ExifTool failed, hung or died (500, details logged only)
@@ -69,6 +73,18 @@ class FileTooLarge(ServiceError):
 
 
 class UnsupportedFile(ServiceError):
+    pass
+
+
+class Unprocessable(ServiceError):
+    pass
+
+
+class VerificationFailed(Unprocessable):
+    pass
+
+
+class FileTooComplex(Unprocessable):
     pass
 
 
