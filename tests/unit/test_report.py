@@ -135,3 +135,22 @@ def test_report_round_trips_through_its_stored_form(pool: ExifToolPool, tmp_path
     report = read_metadata(pool, make_photo(tmp_path / "p.jpg"), file_name="p.jpg")
     again = MetadataReport.from_dict(json.loads(json.dumps(report.to_dict())))
     assert again == report
+
+
+def test_structured_xmp_is_scrubbed_kept_and_stored_only_when_it_differs() -> None:
+    server = "/tmp/exs-1/input.jpg"
+    flat = {"SourceFile": server, "File:MIMEType": "image/jpeg", "XMP:HistoryAction": "saved"}
+    nested = {
+        "SourceFile": server,
+        "XMP:History": [{"Action": "saved", "Changed": f"copied from {server}"}],
+    }
+    report = build_report(flat, file_name="me.jpg", size=1, server_path=server)
+    scrubbed = build_report(nested, file_name="me.jpg", size=1, server_path=server)
+    both = report.with_structured_xmp(scrubbed.groups["XMP"])
+    history = [{"Action": "saved", "Changed": "copied from me.jpg"}]
+    assert both.structured().groups["XMP"] == {"History": history}
+    assert both.groups == report.groups  # the default form is untouched
+    assert MetadataReport.from_dict(json.loads(json.dumps(both.to_dict()))) == both
+    same = report.with_structured_xmp(report.groups["XMP"])
+    assert same.to_dict() == report.to_dict() and "structuredXmp" not in same.to_dict()
+    assert same.structured() == report

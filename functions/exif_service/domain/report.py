@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # File-group tags about the server's temp copy, never about the caller's file.
@@ -42,6 +42,9 @@ class MetadataReport:
     size: int
     mime_type: str
     groups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The XMP group as `exiftool -struct` reads it (Flash, LocationCreated, History... as
+    # objects and lists), kept only when it differs from the flat `groups["XMP"]`.
+    structured_xmp: Mapping[str, Any] | None = None
 
     @property
     def file_type(self) -> str:
@@ -58,21 +61,43 @@ class MetadataReport:
     def get(self, group: str, tag: str) -> Any:
         return self.groups.get(group, {}).get(tag)
 
+    def with_structured_xmp(self, xmp: Mapping[str, Any] | None) -> MetadataReport:
+        """This report keeping `xmp` (the `-struct` XMP group) if it differs from the flat one."""
+        flat = self.groups.get("XMP")
+        if not xmp or flat is None or list(xmp.items()) == list(flat.items()):
+            return replace(self, structured_xmp=None)
+        return replace(self, structured_xmp=dict(xmp))
+
+    def structured(self) -> MetadataReport:
+        """The report with XMP structures as objects, as `exiftool -j -G -struct` shows it."""
+        if self.structured_xmp is None:
+            return self
+        xmp = self.structured_xmp
+        groups = {g: (xmp if g == "XMP" else tags) for g, tags in self.groups.items()}
+        return replace(self, groups=groups, structured_xmp=None)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "fileName": self.file_name,
             "size": self.size,
             "mimeType": self.mime_type,
             "groups": {g: dict(t) for g, t in self.groups.items()},
         }
+        # Stored beside the flat groups, in the same record, so a lookup can answer
+        # `?struct=true` without the file; absent when it reads the same as the flat group.
+        if self.structured_xmp is not None:
+            data["structuredXmp"] = dict(self.structured_xmp)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetadataReport:
+        structured = data.get("structuredXmp")
         return cls(
             file_name=str(data["fileName"]),
             size=int(data["size"]),
             mime_type=str(data["mimeType"]),
             groups=dict(data["groups"]),
+            structured_xmp=dict(structured) if isinstance(structured, Mapping) else None,
         )
 
 

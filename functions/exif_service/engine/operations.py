@@ -107,11 +107,19 @@ class WriteTag:
     numeric: bool = False  # write the value as is, without ExifTool's print conversion
 
 
-def read_metadata(pool: ExifToolPool, path: Path, *, file_name: str) -> MetadataReport:
-    """The canonical report of one file, as `exiftool -j -G` sees it."""
+def read_metadata(
+    pool: ExifToolPool, path: Path, *, file_name: str, structures: bool = False
+) -> MetadataReport:
+    """The canonical report of one file, as `exiftool -j -G` sees it (and `-struct` if asked)."""
     raw = _read_json(pool, ["-j", "-G"], path)
     report = build_report(raw, file_name=file_name, size=path.stat().st_size, server_path=str(path))
     _ensure_media(report.file_type, raw)
+    if structures and "XMP" in report.groups:
+        # A second, XMP-only read: `-struct` changes only the XMP group, and the flat read
+        # stays exactly what it was, so the default report keeps its shape byte for byte.
+        xmp = _read_json(pool, ["-j", "-G", "-struct", "-XMP:all"], path, strict=False)
+        scrubbed = build_report(xmp, file_name=file_name, size=0, server_path=str(path))
+        report = report.with_structured_xmp(scrubbed.groups.get("XMP"))
     return report
 
 
