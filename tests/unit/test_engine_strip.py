@@ -254,11 +254,6 @@ def test_pdf_strip_hides_document_info_and_xmp(pool: ExifToolPool, tmp_path: Pat
     assert _SECRET not in json.dumps(_tags(dst))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ExifTool edits PDFs by incremental update: the old Info dictionary stays in the "
-    "bytes and can be recovered; a full rewrite needs a PDF library we do not ship",
-)
 def test_pdf_strip_leaves_no_recoverable_author_in_the_bytes(
     pool: ExifToolPool, tmp_path: Path
 ) -> None:

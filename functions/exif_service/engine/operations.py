@@ -13,10 +13,31 @@ from typing import Any
 
 from PIL import Image
 
-from exif_service.domain.errors import BadRequest, EngineFailure, UnsupportedFile
+from exif_service.domain.errors import (
+    BadRequest,
+    EngineFailure,
+    UnsupportedFile,
+    VerificationFailed,
+)
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
+from exif_service.engine import pdf
 from exif_service.engine.exiftool import ExifToolPool, ExifToolResult
+from exif_service.engine.verify import (
+    BOOKKEEPING,
+    DNG_STRUCTURE,
+    TIFF_STRUCTURE,
+    Expected,
+    ReadTag,
+    check_decodes,
+    check_strip,
+    describe,
+    missing_writes,
+    read_tags,
+    same_field,
+    stale_places,
+    stale_positions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,56 +60,8 @@ class StripKeep(StrEnum):
 # TIFF-based files keep their image description in IFD0, which `-all=` cannot delete as a
 # whole ("Can't delete IFD0 from TIFF"): the personal tags in it must be named one by one.
 _TIFF_BASED = frozenset({"TIFF", "BTF", "DNG", "EIP"})
-# IFD0 tags that describe the pixels themselves; deleting them would break the image.
-_TIFF_STRUCTURE = frozenset(
-    {
-        "ImageWidth",
-        "ImageHeight",
-        "BitsPerSample",
-        "Compression",
-        "PhotometricInterpretation",
-        "FillOrder",
-        "StripOffsets",
-        "SamplesPerPixel",
-        "RowsPerStrip",
-        "StripByteCounts",
-        "PlanarConfiguration",
-        "XResolution",
-        "YResolution",
-        "ResolutionUnit",
-        "TileWidth",
-        "TileLength",
-        "TileOffsets",
-        "TileByteCounts",
-        "ExtraSamples",
-        "SampleFormat",
-        "Predictor",
-        "ColorMap",
-        "SubfileType",
-        "OldSubfileType",
-        "JPEGTables",
-        "YCbCrCoefficients",
-        "YCbCrSubSampling",
-        "YCbCrPositioning",
-        "ReferenceBlackWhite",
-        "TransferFunction",
-        "WhitePoint",
-        "PrimaryChromaticities",
-        "SMinSampleValue",
-        "SMaxSampleValue",
-        "HalftoneHints",
-        "InkSet",
-        "InkNames",
-        "NumberofInks",
-        "DotRange",
-        "TargetPrinter",
-        "Indexed",
-        "SubIFD",
-        "SubIFDs",
-        "ICC_Profile",
-        "Orientation",
-    }
-)
+# QuickTime-based movies, whose header times `-all=` leaves in place.
+_QUICKTIME_MOVIES = frozenset({"MP4", "MOV", "M4V", "3GP", "3G2", "CRM"})
 _PLAIN_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
@@ -171,11 +144,34 @@ def read_exif_block(pool: ExifToolPool, path: Path) -> bytes | None:
         return None
 
 
+@dataclass(frozen=True)
+class StripResult:
+    """A verified strip: the file's facts, and what stayed for a stated reason."""
+
+    facts: FileFacts
+    kept: tuple[str, ...] = ()
+
+    @property
+    def mime_type(self) -> str:
+        return self.facts.mime_type
+
+
 def strip_metadata(
     pool: ExifToolPool, src: Path, dst: Path, keep: StripKeep = StripKeep.SAFE
-) -> FileFacts:
-    """Write `src` without metadata to `dst`, without re-encoding the image data."""
+) -> StripResult:
+    """Write `src` without metadata to `dst`, without re-encoding the image data, and verify it.
+
+    Raises VerificationFailed (nothing at `dst` to hand back) when the result still holds
+    something the strip should have removed, after one stronger attempt.
+    """
     facts = quick_facts(pool, src)
+    old_pdf = _pdf_texts(pool, src) if facts.file_type == "PDF" else []
+    _write_file(pool, _strip_args(facts, keep), src, dst, facts)
+    kept = _verify_strip(pool, dst, facts, keep, old_pdf)
+    return StripResult(facts, kept)
+
+
+def _strip_args(facts: FileFacts, keep: StripKeep) -> list[str]:
     args = ["-all="]
     if keep is StripKeep.SAFE:
         # `--icc_profile:all` spares the colour profile from `-all=`, and the orientation read
@@ -185,28 +181,185 @@ def strip_metadata(
         if facts.orientation and facts.orientation != 1:
             args.append(f"-EXIF:Orientation#={facts.orientation}")
     if facts.file_type in _TIFF_BASED:
-        args += [f"-IFD0:{tag}=" for tag in facts.ifd0_tags if tag not in _TIFF_STRUCTURE]
+        structure = TIFF_STRUCTURE | (DNG_STRUCTURE if facts.file_type == "DNG" else frozenset())
+        args += [f"-IFD0:{tag}=" for tag in facts.ifd0_tags if tag not in structure]
         if keep is StripKeep.NONE:
             args.append("-IFD0:Orientation=")
-    _write(pool, args, src, dst)
-    return facts
+    if facts.mime_type.startswith("video/") or facts.file_type in _QUICKTIME_MOVIES:
+        # capture times live in the movie and track headers, which `-all=` cannot delete:
+        # ExifTool zeroes them instead
+        args.append("-QuickTime:Time:all=")
+    return args
+
+
+def _verify_strip(
+    pool: ExifToolPool, dst: Path, facts: FileFacts, keep: StripKeep, old_pdf: Sequence[str]
+) -> tuple[str, ...]:
+    safe = keep is StripKeep.SAFE
+    tags = read_tags(pool, dst)
+    check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe)
+    if check.leftovers:
+        # the stronger path: name every leftover, which reaches places `-all=` leaves alone
+        log.info("strip left %s; deleting them by name", describe(check.leftovers))
+        _rewrite(pool, [f"-{t.place}=" for t in check.leftovers], dst, facts)
+        tags = read_tags(pool, dst)
+        check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe)
+        if check.leftovers:
+            dst.unlink(missing_ok=True)
+            raise VerificationFailed(
+                f"This {facts.file_type} file still holds {describe(check.leftovers)} after "
+                "removal; it was not returned and nothing was charged."
+            )
+    if old_pdf and pdf.remaining(dst, old_pdf):
+        dst.unlink(missing_ok=True)
+        raise VerificationFailed(
+            "This PDF still holds its earlier metadata after removal; it was not returned and "
+            "nothing was charged."
+        )
+    check_decodes(dst, facts.file_type, facts.mime_type, tags)
+    return check.kept
 
 
 def write_tags(
-    pool: ExifToolPool, src: Path, dst: Path, tags: Sequence[WriteTag], *, overwrite: bool = False
-) -> None:
-    """Write tags to a copy of `src` at `dst`; `overwrite` clears existing metadata first."""
+    pool: ExifToolPool,
+    src: Path,
+    dst: Path,
+    tags: Sequence[WriteTag],
+    *,
+    overwrite: bool = False,
+    position: tuple[float, float] | None = None,
+) -> FileFacts:
+    """Write tags to a copy of `src` at `dst` and verify they read back, leaving no old value.
+
+    `overwrite` clears existing metadata first (colour profile kept). `position` marks a
+    geotag: every coordinate the file holds is removed before the new ones are written, and
+    afterwards no coordinate may read anything but the new position.
+    """
+    facts = quick_facts(pool, src)
+    before = read_tags(pool, src)
     args: list[str] = []
     if overwrite:
         args += ["-all=", "--icc_profile:all"]
+    if position is not None:
+        args += ["-GPS:all=", "-XMP:*GPS*=", "-QuickTime:*GPS*="]
     for item in tags:
         if item.value is None:
             args.append(f"-{item.tag.arg}=")
         else:
             op = "#=" if item.numeric else "="
             args.append(f"-{item.tag.arg}{op}{check_value(item.tag.arg, item.value)}")
-    result = _write(pool, args, src, dst)
+    result = _write_file(pool, args, src, dst, facts)
     _refuse_tag_warnings(result.stderr, tags)
+    _verify_write(pool, dst, facts, before, _expected(tags), overwrite, position)
+    return facts
+
+
+def _expected(tags: Sequence[WriteTag]) -> list[Expected]:
+    grouped: dict[str, Expected] = {}
+    for item in tags:
+        key = item.tag.arg.lower()
+        prev = grouped.get(key)
+        values = (prev.values if prev else ()) + ((item.value,) if item.value is not None else ())
+        grouped[key] = Expected(item.tag.group, item.tag.name, values, item.numeric)
+    return list(grouped.values())
+
+
+def _verify_write(
+    pool: ExifToolPool,
+    dst: Path,
+    facts: FileFacts,
+    before: Sequence[ReadTag],
+    expected: Sequence[Expected],
+    overwrite: bool,
+    position: tuple[float, float] | None,
+) -> None:
+    written = [f"{e.group}:{e.name}" if e.group else e.name for e in expected]
+    for attempt in range(2):
+        after = read_tags(pool, dst)
+        wants_numbers = position is not None or any(e.numeric for e in expected)
+        numeric = read_tags(pool, dst, numeric=True) if wants_numbers else []
+        stale = stale_places(before, after, expected)
+        if position is not None:
+            stale += [t for t in stale_positions(numeric, *position) if t not in stale]
+        leftovers: tuple[ReadTag, ...] = ()
+        if overwrite:
+            leftovers = check_strip(
+                [t for t in after if t.name not in BOOKKEEPING],
+                facts.file_type,
+                keep_icc=True,
+                keep_orientation=False,
+                written=written,
+            ).leftovers
+        missing = _missing(pool, dst, after, numeric, expected)
+        if not (stale or leftovers or missing):
+            break
+        if attempt == 1:
+            dst.unlink(missing_ok=True)
+            raise VerificationFailed(_write_failure(facts, missing, [*stale, *leftovers]))
+        # the stronger path: each stale place gets the new value (or goes), by name
+        log.info("write left %s; fixing them by name", describe([*stale, *leftovers]))
+        _rewrite(pool, _repair_args(stale, leftovers, expected), dst, facts)
+    if facts.file_type == "PDF":
+        old = [str(t.value) for t in stale_places(before, before, expected) if t.group0 != "File"]
+        if old and pdf.remaining(dst, old):
+            dst.unlink(missing_ok=True)
+            raise VerificationFailed(
+                "This PDF's earlier revision still holds the old values; it was not returned "
+                "and nothing was charged."
+            )
+    check_decodes(dst, facts.file_type, facts.mime_type, after)
+
+
+def _missing(
+    pool: ExifToolPool,
+    dst: Path,
+    printed: Sequence[ReadTag],
+    numeric: Sequence[ReadTag],
+    expected: Sequence[Expected],
+) -> list[str]:
+    """Requested tags that read back as asked neither printed nor as numbers (`S`, `South`)."""
+    unsure = [e for e in expected if not e.numeric and missing_writes(printed, [e])]
+    if unsure and not numeric:
+        numeric = read_tags(pool, dst, numeric=True)
+    return missing_writes(numeric, [e for e in expected if e.numeric]) + missing_writes(
+        numeric, unsure
+    )
+
+
+def _repair_args(
+    stale: Sequence[ReadTag], leftovers: Sequence[ReadTag], expected: Sequence[Expected]
+) -> list[str]:
+    args = [f"-{t.place}=" for t in leftovers]
+    for tag in stale:
+        args.append(f"-{tag.place}=")
+        source = next((e for e in expected if tag.name.lower() in same_field(e.name)), None)
+        if source is not None and "GPS" not in tag.name:
+            args += [f"-{tag.place}={check_value(tag.place, v)}" for v in source.values]
+    return args
+
+
+def _write_failure(facts: FileFacts, missing: Sequence[str], stale: Sequence[ReadTag]) -> str:
+    parts = []
+    if missing:
+        parts.append(f"{', '.join(missing)} could not be written")
+    if stale:
+        parts.append(f"{describe(stale)} still hold the old value")
+    return (
+        f"In this {facts.file_type} file {' and '.join(parts)}; it was not returned and nothing "
+        "was charged."
+    )
+
+
+def _pdf_texts(pool: ExifToolPool, path: Path) -> list[str]:
+    """The text values of a PDF's Info dictionary and XMP, to look for after a strip."""
+    values: list[str] = []
+    for tag in read_tags(pool, path):
+        if tag.group0 in ("PDF", "XMP") and tag.name not in _PDF_STRUCTURE_NAMES:
+            values += [str(v) for v in (tag.value if isinstance(tag.value, list) else [tag.value])]
+    return values
+
+
+_PDF_STRUCTURE_NAMES = frozenset({"PDFVersion", "Linearized", "PageCount", "XMPToolkit"})
 
 
 # ExifTool still writes the other tags when one is unknown, unwritable or has a bad value; it
@@ -329,3 +482,27 @@ def _write(pool: ExifToolPool, args: list[str], src: Path, dst: Path) -> ExifToo
     if _WRITE_REFUSALS.search(message):
         raise UnsupportedFile("This file type cannot be written: metadata can only be read.")
     raise UnsupportedFile("This file could not be processed: it is damaged or not supported.")
+
+
+def _write_file(
+    pool: ExifToolPool, args: list[str], src: Path, dst: Path, facts: FileFacts
+) -> ExifToolResult:
+    """`_write`, then for PDFs one more save that drops the revisions ExifTool appended to."""
+    try:
+        result = _write(pool, args, src, dst)
+    except UnsupportedFile as exc:
+        if exc.message.startswith("This file type cannot be written"):
+            raise UnsupportedFile(
+                f"{facts.file_type} files cannot be written: metadata can only be read."
+            ) from exc
+        raise
+    if facts.file_type == "PDF":
+        pdf.rewrite(dst)
+    return result
+
+
+def _rewrite(pool: ExifToolPool, args: list[str], path: Path, facts: FileFacts) -> None:
+    """Apply `args` to `path` in place (through a sibling file, as ExifTool writes copies)."""
+    tmp = path.with_name(f"again.{path.name}")
+    _write_file(pool, args, path, tmp, facts)
+    tmp.replace(path)
