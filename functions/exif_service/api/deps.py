@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from exif_service.api.inputs import struct_flag
 from exif_service.settings import Settings, get_settings
 from exif_service.store.blobs import Blobs
 
@@ -20,3 +21,4 @@ def settings_dep() -> Settings:
 
 BlobsDep = Annotated[Blobs, Depends(get_blobs)]
 SettingsDep = Annotated[Settings, Depends(settings_dep)]
+StructuredDep = Annotated[bool, Depends(struct_flag)]  # `?struct=true`: structured XMP

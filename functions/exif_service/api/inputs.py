@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
@@ -14,6 +14,8 @@ from exif_service.domain.errors import BadRequest
 from exif_service.services.sources import Source
 
 _MAX_JSON = 64 * 1024
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
 
 
 async def read_form(request: Request, max_files: int = 1) -> FormData:
@@ -68,3 +70,22 @@ async def file_or_url(request: Request) -> AsyncIterator[Source]:
     finally:
         if form is not None:
             await form.close()
+
+
+def struct_flag(
+    struct: Annotated[
+        str | None,
+        Query(description="`true`: XMP structures (Flash, History, ...) as objects, not flattened"),
+    ] = None,
+) -> bool:
+    """Whether `?struct=` asks for ExifTool's structured XMP; anything but true/false is a 400."""
+    # Parsed here rather than as a pydantic bool so a bad value gets a message naming the
+    # parameter, in each surface's envelope, before anything is charged.
+    if struct is None:
+        return False
+    value = struct.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadRequest("struct must be true or false.")

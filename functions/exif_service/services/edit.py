@@ -74,12 +74,12 @@ class Download:
 
 
 def view_metadata(
-    source: Source, subject: str, limit: int
+    source: Source, subject: str, limit: int, *, structures: bool = False
 ) -> tuple[MetadataReport, GeoPoint | None]:
-    """The file's report and its position, charged to `subject` (a client IP)."""
+    """The file's report (with its XMP structures if asked) and position, charged to `subject`."""
     with charge(subject, limit), materialize(source) as local:
         pool = get_pool()
-        report = read_metadata(pool, local.path, file_name=local.file_name)
+        report = read_metadata(pool, local.path, file_name=local.file_name, structures=structures)
         return report, signed_gps(read_numeric(pool, local.path))
 
 

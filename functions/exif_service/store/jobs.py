@@ -11,7 +11,8 @@ from exif_service.domain.jobs import Job, JobStatus, Operation
 from exif_service.store.blobs import Blobs
 from exif_service.store.models import Extraction
 
-# DynamoDB items hold 400 KB; leave room for the other attributes.
+# DynamoDB items hold 400 KB; leave room for the other attributes. The report may carry its
+# structured XMP too (services/extract.py), so the limit is checked on the whole document.
 _INLINE_LIMIT = 300 * 1024
 _RECORD_TTL = timedelta(days=30)
 

@@ -16,7 +16,7 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
-from exif_service.api.deps import BlobsDep, SettingsDep
+from exif_service.api.deps import BlobsDep, SettingsDep, StructuredDep
 from exif_service.api.images.deps import (
     AdminAccount,
     BulkUpload,
@@ -64,11 +64,15 @@ INLINE_RESPONSE_LIMIT = 4 * 1024 * 1024
 
 
 @images_router.post("/api/images/view-exif")
-def view_exif(request: Request, source: FileOrUrl, settings: SettingsDep) -> JSONResponse:
+def view_exif(
+    request: Request, structured: StructuredDep, source: FileOrUrl, settings: SettingsDep
+) -> JSONResponse:
     """Every tag of a file (or a public URL) as a flat object, and its position (public)."""
     subject = ip_subject(client_ip(request))
-    report, gps = view_metadata(source, subject, settings.public_daily_limit_per_ip)
-    return JSONResponse(present_view(report, gps))
+    report, gps = view_metadata(
+        source, subject, settings.public_daily_limit_per_ip, structures=structured
+    )
+    return JSONResponse(present_view(report, gps, structured=structured))
 
 
 @images_router.post("/api/images/edit-exif")

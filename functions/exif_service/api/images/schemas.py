@@ -56,15 +56,35 @@ def iso(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def present_view(report: MetadataReport, gps: GeoPoint | None) -> dict[str, Any]:
-    """Every tag by bare name; a position also as signed decimal degrees in the tags and `gps`."""
-    metadata = report.flat()
+def present_view(
+    report: MetadataReport, gps: GeoPoint | None, *, structured: bool = False
+) -> dict[str, Any]:
+    """Every tag by bare name; a position also as signed decimal degrees in the tags and `gps`.
+
+    With `structured`, XMP structures are objects (`exiftool -struct`); one whose bare name a
+    tag of another group already holds (XMP Flash beside EXIF Flash) is named `XMP:<name>`.
+    """
+    metadata = _structured_flat(report) if structured else report.flat()
     point = None
     if gps is not None:
         point = Gps(lat=round(gps.lat, _GPS_DECIMALS), lng=round(gps.lng, _GPS_DECIMALS))
         metadata["GPSLatitude"] = point.lat
         metadata["GPSLongitude"] = point.lng
     return ViewExifResponse(metadata=metadata, gps=point).model_dump(by_alias=True)
+
+
+def _structured_flat(report: MetadataReport) -> dict[str, Any]:
+    structured = report.structured()
+    metadata = structured.flat()
+    for name, value in structured.groups.get("XMP", {}).items():
+        is_structure = isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(v, dict) for v in value)
+        )
+        # flat() lets the first group keep a shared name: a structure hidden that way would
+        # show less than the flattened default did (FlashFired)
+        if is_structure and metadata.get(name) is not value:
+            metadata[f"XMP:{name}"] = value
+    return metadata
 
 
 def download_path(item: StoredFile) -> str:

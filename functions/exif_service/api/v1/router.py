@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from exif_service.api.auth import api_account, v1_key
-from exif_service.api.deps import BlobsDep, SettingsDep
+from exif_service.api.deps import BlobsDep, SettingsDep, StructuredDep
 from exif_service.api.inputs import file_or_url
 from exif_service.api.v1.errors import V1Route
 from exif_service.api.v1.schemas import present_job
@@ -41,11 +41,13 @@ download_router = APIRouter(route_class=V1Route, tags=["v1"])
 
 
 @extract_router.post("/api/v1/extract")
-def extract(owner: KeyOwner, source: FileOrUrl, blobs: BlobsDep) -> JSONResponse:
+def extract(
+    owner: KeyOwner, structured: StructuredDep, source: FileOrUrl, blobs: BlobsDep
+) -> JSONResponse:
     """Extract every metadata tag of an uploaded file or a URL, synchronously."""
     with charge_account(owner), materialize(source) as local:
         job = extract_file(local, owner.user_id, blobs)
-    return JSONResponse(present_job(job))
+    return JSONResponse(present_job(job, structured=structured))
 
 
 @extract_router.get("/api/v1/extract/{job_uuid}")
@@ -53,6 +55,7 @@ def get_extraction(
     request: Request,
     job_uuid: str,
     owner: OptionalKeyOwner,
+    structured: StructuredDep,
     blobs: BlobsDep,
     settings: SettingsDep,
 ) -> JSONResponse:
@@ -60,7 +63,7 @@ def get_extraction(
     job = find_extraction(job_uuid, owner.user_id if owner else None, blobs)
     base = (settings.public_base_url or str(request.base_url)).rstrip("/")
     download = f"{base}/download-cleaned/{job.uuid}"
-    return JSONResponse(present_job(job, lookup=True, download_url=download))
+    return JSONResponse(present_job(job, lookup=True, download_url=download, structured=structured))
 
 
 @remove_router.post("/api/v1/remove")

@@ -30,11 +30,16 @@ def present_metadata(report: MetadataReport) -> dict[str, Any]:
 
 
 def present_job(
-    job: Job, *, lookup: bool = False, download_url: str | None = None
+    job: Job,
+    *,
+    lookup: bool = False,
+    download_url: str | None = None,
+    structured: bool = False,
 ) -> dict[str, Any]:
     """A stored extraction as POST /extract (or, with `lookup`, GET /extract/{uuid}) shows it.
 
-    `download_url` is shown for a completed remove job (large files processed from S3).
+    `download_url` is shown for a completed remove job (large files processed from S3);
+    `structured` shows the XMP group with its structures as objects (`?struct=true`).
     """
     body: dict[str, Any] = {
         "success": job.status.value != "failed",
@@ -46,7 +51,8 @@ def present_job(
         body["filename"] = job.file_name  # the GET example spells it this way
         body["operation"] = job.operation.value
     if job.report is not None:
-        body["metadata"] = present_metadata(MetadataReport.from_dict(job.report))
+        report = MetadataReport.from_dict(job.report)
+        body["metadata"] = present_metadata(report.structured() if structured else report)
     if download_url and job.result_key and job.status.value == "completed":
         body["downloadUrl"] = download_url
     if job.error:
