@@ -223,9 +223,21 @@ def _remove(args: argparse.Namespace) -> int:
         src = work / f"input.{safe_extension(args.file.name)}"
         shutil.copyfile(args.file, src)
         dst = work / f"clean.{safe_extension(args.file.name)}"
-        facts = strip_metadata(get_pool(), src, dst, StripKeep(args.keep))
+        try:
+            stripped = strip_metadata(get_pool(), src, dst, StripKeep(args.keep))
+        except ServiceError as exc:
+            # a file that fails verification is never written to the output path
+            print(json.dumps({"file": str(args.file), "error": exc.message}), file=sys.stderr)
+            return 1
         shutil.copyfile(dst, args.output)
-    result = {"file": str(args.file), "output": str(args.output), "type": facts.mime_type}
+    result: dict[str, object] = {
+        "file": str(args.file),
+        "output": str(args.output),
+        "type": stripped.mime_type,
+        "verified": True,
+    }
+    if stripped.kept:
+        result["kept"] = list(stripped.kept)
     print(json.dumps(result))
     return 0
 

@@ -43,12 +43,66 @@ class Assignment:
     """Values for one tag; several values make a list tag, none deletes the tag.
 
     `numeric` values bypass ExifTool's print conversion (so `Orientation: 1` means 1, not
-    the first printed name that happens to contain "1").
+    the first printed name that happens to contain "1"). `fitted` writes (the simple tools')
+    go only to files whose format holds the tag's kind of block; a tag the caller named
+    goes to every file, and not being written there is an error.
     """
 
     tag: TagName
     values: tuple[str, ...]
     numeric: bool = False
+    fitted: bool = False
+
+
+class Container(StrEnum):
+    """The metadata blocks a format holds, which decides where a simple tool's field goes."""
+
+    IMAGE = "image"  # EXIF, IPTC and XMP: JPEG, TIFF, PNG, PSD, camera raw
+    EXIF_XMP = "exif-xmp"  # WebP and the HEIF family
+    XMP = "xmp"  # GIF
+    MOVIE = "movie"  # QuickTime and MP4: XMP and the movie's own Keys, ItemList, UserData
+    PDF = "pdf"  # XMP and the Info dictionary
+
+
+_BLOCKS: dict[Container, frozenset[str]] = {
+    Container.IMAGE: frozenset({"EXIF", "IPTC", "XMP"}),
+    Container.EXIF_XMP: frozenset({"EXIF", "XMP"}),
+    Container.XMP: frozenset({"XMP"}),
+    Container.MOVIE: frozenset({"XMP", "QuickTime"}),
+    Container.PDF: frozenset({"XMP", "PDF"}),
+}
+_MOVIES = frozenset({"MP4", "MOV", "M4V", "M4A", "3GP", "3G2", "CRM", "F4V"})
+_EXIF_XMP = frozenset({"WEBP", "HEIC", "HEIF", "AVIF", "JXL"})
+
+
+def container_for(file_type: str) -> Container:
+    """The container a file type (ExifTool's or Pillow's name) belongs to."""
+    kind = file_type.upper()
+    if kind in _MOVIES:
+        return Container.MOVIE
+    if kind == "PDF":
+        return Container.PDF
+    if kind == "GIF":
+        return Container.XMP
+    return Container.EXIF_XMP if kind in _EXIF_XMP else Container.IMAGE
+
+
+def block_of(tag: TagName) -> str:
+    """The kind of metadata block a tag is written to (`EXIF`, `IPTC`, `XMP`, ...)."""
+    group = (tag.group or "").lower()
+    if group.startswith("xmp"):
+        return "XMP"
+    if group in ("keys", "itemlist", "userdata", "quicktime"):
+        return "QuickTime"
+    if group in ("exif", "gps", "ifd0", "exififd"):
+        return "EXIF"
+    return group.upper()
+
+
+def fit(assignments: list[Assignment], container: Container) -> list[Assignment]:
+    """The assignments a file of `container` can hold (the caller's own tags all stay)."""
+    blocks = _BLOCKS[container]
+    return [a for a in assignments if not a.fitted or block_of(a.tag) in blocks]
 
 
 class Kind(StrEnum):
@@ -65,6 +119,8 @@ class FormField:
     name: str
     tags: tuple[str, ...]
     kind: Kind = Kind.TEXT
+    # where movies and PDFs keep the same field (players and PDF readers show these)
+    elsewhere: tuple[str, ...] = ()
 
 
 _AUTHOR = ("EXIF:Artist", "IPTC:By-line", "XMP-dc:Creator")
@@ -72,12 +128,27 @@ _TITLE = ("XMP-dc:Title", "IPTC:ObjectName")
 _DESCRIPTION = ("EXIF:ImageDescription", "IPTC:Caption-Abstract", "XMP-dc:Description")
 _KEYWORDS = ("IPTC:Keywords", "XMP-dc:Subject")
 
+_TITLE_ELSEWHERE = ("ItemList:Title", "Keys:Title", "UserData:Title", "PDF:Title")
+_AUTHOR_ELSEWHERE = ("ItemList:Artist", "Keys:Author", "UserData:Artist", "PDF:Author")
+_DESCRIPTION_ELSEWHERE = (
+    "ItemList:Description",
+    "Keys:Description",
+    "UserData:Description",
+    "PDF:Subject",
+)
+# movies and PDFs keep keywords as one comma-separated text
+_KEYWORDS_ELSEWHERE = ("Keys:Keywords", "ItemList:Keyword", "PDF:Keywords")
+
 EDIT_FIELDS: tuple[FormField, ...] = (
-    FormField("title", _TITLE),
-    FormField("description", _DESCRIPTION),
-    FormField("author", _AUTHOR),
-    FormField("keywords", _KEYWORDS, Kind.LIST),
-    FormField("copyright", ("EXIF:Copyright", "IPTC:CopyrightNotice", "XMP-dc:Rights")),
+    FormField("title", _TITLE, elsewhere=_TITLE_ELSEWHERE),
+    FormField("description", _DESCRIPTION, elsewhere=_DESCRIPTION_ELSEWHERE),
+    FormField("author", _AUTHOR, elsewhere=_AUTHOR_ELSEWHERE),
+    FormField("keywords", _KEYWORDS, Kind.LIST, elsewhere=_KEYWORDS_ELSEWHERE),
+    FormField(
+        "copyright",
+        ("EXIF:Copyright", "IPTC:CopyrightNotice", "XMP-dc:Rights"),
+        elsewhere=("ItemList:Copyright", "Keys:Copyright", "UserData:Copyright"),
+    ),
     FormField("creditLine", ("IPTC:Credit", "XMP-photoshop:Credit")),
     FormField("source", ("IPTC:Source", "XMP-photoshop:Source")),
     FormField("webStatementUrl", ("XMP-xmpRights:WebStatement",), Kind.URL),
@@ -91,12 +162,12 @@ EDIT_FIELDS: tuple[FormField, ...] = (
 
 # The SEO tool's fields are all required; place names go to the IPTC location fields.
 SEO_FIELDS: tuple[FormField, ...] = (
-    FormField("name", _AUTHOR),
-    FormField("title", _TITLE),
-    FormField("description", _DESCRIPTION),
+    FormField("name", _AUTHOR, elsewhere=_AUTHOR_ELSEWHERE),
+    FormField("title", _TITLE, elsewhere=_TITLE_ELSEWHERE),
+    FormField("description", _DESCRIPTION, elsewhere=_DESCRIPTION_ELSEWHERE),
     FormField("destination", ("IPTC:Province-State", "XMP-photoshop:State")),
     FormField("city", ("IPTC:City", "XMP-photoshop:City")),
-    FormField("keywords", _KEYWORDS, Kind.LIST),
+    FormField("keywords", _KEYWORDS, Kind.LIST, elsewhere=_KEYWORDS_ELSEWHERE),
     FormField("category", ("XMP-photoshop:Category", "IPTC:SupplementalCategories")),
     FormField("url", ("XMP-xmpRights:WebStatement", "XMP-iptcCore:CreatorWorkURL"), Kind.URL),
 )
@@ -134,7 +205,9 @@ def form_assignments(
         if not raw:
             continue
         values = _field_values(field, raw)
-        out += [Assignment(parse_tag_name(tag), values) for tag in field.tags]
+        out += [Assignment(parse_tag_name(tag), values, fitted=True) for tag in field.tags]
+        joined = (", ".join(values),)
+        out += [Assignment(parse_tag_name(tag), joined, fitted=True) for tag in field.elsewhere]
     if not out and not allow_empty:
         names = ", ".join(f.name for f in spec)
         raise BadRequest(f"Provide at least one metadata field ({names}).")
@@ -260,10 +333,10 @@ def _number(name: str, raw: str | None, low: float, high: float, *, required: bo
 
 
 def geo_assignments(point: GeoPoint) -> list[Assignment]:
-    """EXIF GPS (unsigned values + N/S, E/W, above/below refs) and the same place in XMP."""
+    """EXIF GPS (unsigned values + N/S, E/W, above/below refs), XMP, and a movie's own tags."""
 
     def tag(group: str, name: str, value: str, numeric: bool = True) -> Assignment:
-        return Assignment(TagName(group, name), (value,), numeric=numeric)
+        return Assignment(TagName(group, name), (value,), numeric=numeric, fitted=True)
 
     out = [
         tag("GPS", "GPSLatitude", repr(abs(point.lat))),
@@ -282,6 +355,12 @@ def geo_assignments(point: GeoPoint) -> list[Assignment]:
             tag("XMP-exif", "GPSAltitude", repr(abs(point.alt))),
             tag("XMP-exif", "GPSAltitudeRef", below),
         ]
+    # movies: Apple's Keys entry and the ISO 6709 `©xyz` user data that phones write
+    place = f"{point.lat!r}, {point.lng!r}" + (f", {point.alt!r}" if point.alt is not None else "")
+    out += [
+        tag("Keys", "GPSCoordinates", place, numeric=False),
+        tag("UserData", "GPSCoordinates", place, numeric=False),
+    ]
     return out
 
 

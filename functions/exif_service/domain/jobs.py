@@ -33,3 +33,5 @@ class Job:
     error: str | None = None
     download_expires_at: datetime | None = None
     callback_url: str | None = None
+    # a completed remove job's file passed verification; these stayed for a stated reason
+    kept: tuple[str, ...] = ()

@@ -228,6 +228,7 @@ def write_tags(
     *,
     overwrite: bool = False,
     position: tuple[float, float] | None = None,
+    facts: FileFacts | None = None,
 ) -> FileFacts:
     """Write tags to a copy of `src` at `dst` and verify they read back, leaving no old value.
 
@@ -235,7 +236,7 @@ def write_tags(
     geotag: every coordinate the file holds is removed before the new ones are written, and
     afterwards no coordinate may read anything but the new position.
     """
-    facts = quick_facts(pool, src)
+    facts = facts or quick_facts(pool, src)
     before = read_tags(pool, src)
     args: list[str] = []
     if overwrite:

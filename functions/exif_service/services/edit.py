@@ -30,6 +30,8 @@ from exif_service.domain.fields import (
     Assignment,
     EditMode,
     GeoPoint,
+    container_for,
+    fit,
     signed_gps,
 )
 from exif_service.domain.report import MetadataReport
@@ -57,6 +59,7 @@ class Output:
 
     path: Path
     content_type: str
+    kept: tuple[str, ...] = ()  # what stayed for a stated reason (see engine/verify.py)
 
 
 Operation = Callable[[LocalFile], Output]
@@ -71,6 +74,7 @@ class Download:
     content_type: str
     file_id: str
     s3_key: str
+    kept: tuple[str, ...] = ()
 
 
 def view_metadata(
@@ -84,21 +88,35 @@ def view_metadata(
 
 
 def strip_operation(local: LocalFile) -> Output:
-    """Everything but the colour profile and orientation removed (as v1 remove)."""
+    """Everything but the colour profile and orientation removed (as v1 remove), verified."""
     dst = _output_path(local)
-    facts = strip_metadata(get_pool(), local.path, dst, StripKeep.SAFE)
-    return Output(dst, facts.mime_type)
+    result = strip_metadata(get_pool(), local.path, dst, StripKeep.SAFE)
+    return Output(dst, result.mime_type, result.kept)
 
 
-def write_operation(assignments: Sequence[Assignment], mode: EditMode) -> Operation:
-    """An operation writing `assignments`, after clearing the metadata in overwrite mode."""
-    tags = _write_tags(assignments)
+def write_operation(
+    assignments: Sequence[Assignment], mode: EditMode, position: GeoPoint | None = None
+) -> Operation:
+    """An operation writing `assignments` where the file's format keeps them, then verified.
+
+    Overwrite mode clears the metadata first; a `position` replaces every coordinate the file
+    holds.
+    """
 
     def run(local: LocalFile) -> Output:
         pool = get_pool()
         facts = quick_facts(pool, local.path)
+        tags = _write_tags(fit(list(assignments), container_for(facts.file_type)))
         dst = _output_path(local)
-        write_tags(pool, local.path, dst, tags, overwrite=mode is EditMode.OVERWRITE)
+        write_tags(
+            pool,
+            local.path,
+            dst,
+            tags,
+            overwrite=mode is EditMode.OVERWRITE,
+            position=(position.lat, position.lng) if position else None,
+            facts=facts,
+        )
         return Output(dst, facts.mime_type)
 
     return run
@@ -146,7 +164,7 @@ def process_one(
         name = download_name(local.file_name, web_file_name)
         kept = keep_result(account, tool, name, output.path, output.content_type, blobs)
         data = output.path.read_bytes()
-        return Download(data, name, output.content_type, kept.file_id, kept.s3_key)
+        return Download(data, name, output.content_type, kept.file_id, kept.s3_key, output.kept)
 
 
 def require_bulk(account: Account, count: int) -> None:

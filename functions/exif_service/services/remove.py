@@ -38,9 +38,9 @@ def run_removal(
 ) -> Job:
     """Strip the file and store the clean copy; returns the completed job (not stored yet)."""
     clean = local.workdir / f"clean.{safe_extension(local.file_name)}"
-    facts = strip_metadata(get_pool(), local.path, clean, keep)
+    result = strip_metadata(get_pool(), local.path, clean, keep)
     key = f"results/{job_uuid}/clean.{safe_extension(local.file_name)}"
-    blobs.put_file(key, clean, facts.mime_type)
+    blobs.put_file(key, clean, result.mime_type)
     now = datetime.now(UTC)
     return Job(
         uuid=job_uuid,
@@ -50,8 +50,9 @@ def run_removal(
         owner_id=owner_id,
         created_at=now,
         result_key=key,
-        content_type=facts.mime_type,
+        content_type=result.mime_type,
         download_expires_at=now + timedelta(hours=get_settings().download_ttl_hours),
+        kept=result.kept,
     )
 
 

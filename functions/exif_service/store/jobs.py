@@ -45,6 +45,7 @@ def _item(job: Job, blobs: Blobs) -> Extraction:
         content_type=job.content_type,
         error=job.error,
         callback_url=job.callback_url,
+        kept=list(job.kept) or None,
         created_at=job.created_at,
         download_expires_at=job.download_expires_at,
         ttl=job.created_at + _RECORD_TTL,
@@ -81,6 +82,7 @@ def get_job(job_uuid: str, blobs: Blobs) -> Job | None:
         error=item.error,
         download_expires_at=item.download_expires_at,
         callback_url=item.callback_url,
+        kept=tuple(str(k) for k in item.kept or ()),
     )
 
 

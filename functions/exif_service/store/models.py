@@ -111,6 +111,7 @@ class Extraction(_Base):
     content_type = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     callback_url = UnicodeAttribute(null=True)
+    kept = ListAttribute(of=UnicodeAttribute, null=True)
     created_at = UTCDateTimeAttribute()
     download_expires_at = UTCDateTimeAttribute(null=True)
     ttl = TTLAttribute(null=True)

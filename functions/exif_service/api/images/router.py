@@ -125,7 +125,7 @@ def geo_exif(
 ) -> Response:
     """GPS position (and altitude) in EXIF and XMP."""
     point = parse_geo(upload.get("latitude"), upload.get("longitude"), upload.get("altitude"))
-    operation = write_operation(geo_assignments(point), EditMode.APPEND)
+    operation = write_operation(geo_assignments(point), EditMode.APPEND, point)
     result = process_one(
         account, "geo-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
@@ -194,12 +194,25 @@ def _fields_json(raw: str | None) -> Any:
 def file_response(result: Download, blobs: Blobs, settings: Settings) -> Response:
     """The processed file in the body, or a redirect to its copy when too big for Lambda."""
     if settings.download_redirects and len(result.data) > INLINE_RESPONSE_LIMIT:
-        return _see_other(blobs, settings, result.s3_key, result.file_name, result.content_type)
+        redirect = _see_other(blobs, settings, result.s3_key, result.file_name, result.content_type)
+        redirect.headers.update(verified_headers(result.kept))
+        return redirect
     return Response(
         result.data,
         media_type=result.content_type,
-        headers={"Content-Disposition": content_disposition(result.file_name)},
+        headers={
+            "Content-Disposition": content_disposition(result.file_name),
+            **verified_headers(result.kept),
+        },
     )
+
+
+def verified_headers(kept: tuple[str, ...] = ()) -> dict[str, str]:
+    """The engine re-read the file before it was returned; what stayed, if anything, and why."""
+    headers = {"X-Metadata-Verified": "true"}
+    if kept:
+        headers["X-Metadata-Kept"] = "; ".join(kept)
+    return headers
 
 
 def zip_response(archive: IO[bytes], file_name: str, blobs: Blobs, settings: Settings) -> Response:
@@ -208,11 +221,13 @@ def zip_response(archive: IO[bytes], file_name: str, blobs: Blobs, settings: Set
     archive.seek(0)
     if settings.download_redirects and size > INLINE_RESPONSE_LIMIT:
         key = park_archive(archive, blobs)
-        return _see_other(blobs, settings, key, file_name, "application/zip")
+        redirect = _see_other(blobs, settings, key, file_name, "application/zip")
+        redirect.headers.update(verified_headers())
+        return redirect
     return StreamingResponse(
         iter_file(archive),
         media_type="application/zip",
-        headers={"Content-Disposition": content_disposition(file_name)},
+        headers={"Content-Disposition": content_disposition(file_name), **verified_headers()},
     )
 
 

@@ -12,7 +12,7 @@ from exif_service.api.auth import api_account, v1_key
 from exif_service.api.deps import BlobsDep, SettingsDep, StructuredDep
 from exif_service.api.inputs import file_or_url
 from exif_service.api.v1.errors import V1Route
-from exif_service.api.v1.schemas import present_job
+from exif_service.api.v1.schemas import present_job, verification
 from exif_service.domain.accounts import Account
 from exif_service.engine.operations import StripKeep
 from exif_service.services.extract import extract_file, find_extraction
@@ -86,6 +86,7 @@ def remove(
         "uuid": job.uuid,
         "fileName": job.file_name,
         "downloadUrl": f"{base}/download-cleaned/{job.uuid}",
+        **verification(job),
     }
     return JSONResponse(body)
 

@@ -29,6 +29,14 @@ def present_metadata(report: MetadataReport) -> dict[str, Any]:
     return out
 
 
+def verification(job: Job) -> dict[str, Any]:
+    """`verified` (the engine re-read the clean file) and what stayed for a stated reason."""
+    body: dict[str, Any] = {"verified": True}
+    if job.kept:
+        body["kept"] = list(job.kept)
+    return body
+
+
 def present_job(
     job: Job,
     *,
@@ -55,6 +63,7 @@ def present_job(
         body["metadata"] = present_metadata(report.structured() if structured else report)
     if download_url and job.result_key and job.status.value == "completed":
         body["downloadUrl"] = download_url
+        body.update(verification(job))
     if job.error:
         body["error"] = job.error
     return body
