@@ -457,19 +457,14 @@ def _comment(fmt: Format) -> tuple[str, ...]:
 
 # Cases that fail until the engine's verify-after-write is complete (issue 10): the test's key
 # -> format ids. Each entry goes as soon as its cases pass (the marks are strict).
-ALL = frozenset(f.id for f in FORMATS)
 PENDING: dict[str, frozenset[str]] = {
-    # all: "verified" missing from the remove response. Beyond that (at 5ca4ea6): dng and nef
-    # are refused with a 422 naming SubIFD structure (StripOffsets, StripByteCounts,
-    # ThumbnailTIFF, CFAPlaneColor, CFALayout) as leftovers; with keep=none heic and avif keep
-    # the ICC profile without naming it in "kept"
-    "strip_safe": ALL,
-    "strip_none": ALL,
-    # all: X-Metadata-Verified missing from file responses. Beyond that (at 5ca4ea6): edits of
-    # webp, heic, avif, gif, pdf, mp4 and mov, and geotags of gif, pdf, mp4 and mov, are 422s
-    # because the tools still write IPTC / EXIF to formats that cannot hold them
-    "edit": ALL,
-    "geo": ALL,
+    # 422: the check counts the raw files' SubIFD structure (StripOffsets, StripByteCounts,
+    # ThumbnailTIFF; for DNG also CFAPlaneColor, CFALayout) as metadata left behind
+    "strip_safe": frozenset({"dng", "nef"}),
+    "strip_none": frozenset({"dng", "nef"}),
+    # 422 "This PDF's earlier revision still holds the old values": the edit is an incremental
+    # update over a PDF whose metadata sits in its only revision
+    "edit": frozenset({"pdf"}),
 }
 
 
