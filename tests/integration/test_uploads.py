@@ -123,6 +123,26 @@ def test_remove_upload_gives_a_download_url_of_the_clean_file(
     assert cleaned.status_code == 200
     assert b"Canon EOS R5" not in cleaned.content
     assert cleaned.content[:2] == b"\xff\xd8"
+    assert lookup["verified"] is True
+
+
+def test_remove_upload_that_fails_verification_fails_the_job_and_gives_the_image_back(
+    client: TestClient, pro_user: KeyedUser, aws: Settings, tmp_path: Path
+) -> None:
+    from tests.integration.test_verification import make_webp_with_riff_info
+
+    dirty = make_webp_with_riff_info(tmp_path / "portrait.webp")
+    grant, _ = _grant(client, pro_user, operation="remove", fileName="portrait.webp", keep="none")
+    key = _upload(grant, dirty.read_bytes(), name="portrait.webp")
+
+    _process(aws, key)
+
+    lookup = client.get(f"/api/v1/extract/{grant['uuid']}").json()
+    assert lookup["status"] == "failed"
+    assert "Artist" in lookup["error"]
+    assert "downloadUrl" not in lookup and "verified" not in lookup
+    assert client.get(f"/download-cleaned/{grant['uuid']}").status_code == 404
+    assert usage.used(f"user#{pro_user.user_id}", usage_day()) == 0
 
 
 def test_duplicate_s3_event_is_processed_once_and_charged_once(

@@ -23,6 +23,7 @@ from exif_service.domain.errors import (
     BadRequest,
     FileTooLarge,
     PlanRequired,
+    Unprocessable,
     UnsupportedFile,
 )
 from exif_service.domain.fields import (
@@ -211,6 +212,8 @@ def _named(name: str) -> Iterator[None]:
         raise FileTooLarge(f"{name}: {exc.message}") from exc
     except BadRequest as exc:
         raise BadRequest(f"{name}: {exc.message}") from exc
+    except Unprocessable as exc:
+        raise type(exc)(f"{name}: {exc.message}") from exc
 
 
 def _zip(results: Sequence[tuple[str, Output]]) -> IO[bytes]:
