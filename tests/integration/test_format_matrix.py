@@ -49,7 +49,6 @@ NEW = {
 NEW_GPS = (-33.8568, 151.2153, 12.25)
 
 HEIF_ICC_KEPT = "ICC_Profile: part of the HEIF image structure"
-ENGINE_PENDING = "engine verification pending"
 
 
 @dataclass(frozen=True)
@@ -461,39 +460,19 @@ def _comment(fmt: Format) -> tuple[str, ...]:
 
 # Cases that fail until the engine's verify-after-write is complete (issue 10): the test's key
 # -> format ids. Each entry goes as soon as its cases pass (the marks are strict).
-PENDING: dict[str, frozenset[str]] = {
-    # 422: the check counts the raw files' sensor IFD (SubIFD:*) and IFD0's ThumbnailTIFF as
-    # metadata left behind, and its stronger path deletes most of that IFD before giving up;
-    # NEF is not handled as TIFF-based, so `-all=` leaves its IFD0 and ExifIFD tags
-    "strip_safe": frozenset({"dng", "nef"}),
-    "strip_none": frozenset({"dng", "nef"}),
-    "strip_exif": frozenset({"dng", "nef"}),
-    # 422 "This PDF's earlier revision still holds the old values": the edit takes PDF:Creator
-    # (the application that made the file) for the author, overwrites it, and then finds its
-    # old value in the XMP history, which the edit rightly leaves alone
-    "edit": frozenset({"pdf"}),
-}
-
-
-def _pending(test: str, case: str) -> list[pytest.MarkDecorator]:
-    if case in PENDING.get(test, frozenset()):
-        return [pytest.mark.xfail(strict=True, reason=ENGINE_PENDING)]
-    return []
-
-
-def cases(test: str) -> list[Any]:
+def cases() -> list[Any]:
     """One case per format, all of a format's cases on one worker (its sample is built once)."""
     return [
         pytest.param(
             fmt,
             id=fmt.id,
-            marks=[pytest.mark.xdist_group(f"format-matrix-{fmt.id}"), *_pending(test, fmt.id)],
+            marks=[pytest.mark.xdist_group(f"format-matrix-{fmt.id}")],
         )
         for fmt in FORMATS
     ]
 
 
-@pytest.mark.parametrize("fmt", cases("read"))
+@pytest.mark.parametrize("fmt", cases())
 def test_read_shows_the_sensitive_values(stack: V1Stack, samples: Samples, fmt: Format) -> None:
     sample = samples[fmt]
     r = upload(stack.client, sample.path, key=stack.user.key, name=f"upload.{fmt.ext}")
@@ -504,7 +483,7 @@ def test_read_shows_the_sensitive_values(stack: V1Stack, samples: Samples, fmt: 
     assert re.search(r'"GPS(Latitude|Coordinates|Position)"', shown)
 
 
-@pytest.mark.parametrize("fmt", cases("strip_safe"))
+@pytest.mark.parametrize("fmt", cases())
 def test_strip_safe_keeps_only_colour_profile_and_orientation(
     stack: V1Stack, samples: Samples, fmt: Format, tmp_path: Path
 ) -> None:
@@ -523,7 +502,7 @@ def test_strip_safe_keeps_only_colour_profile_and_orientation(
         assert tags.get("IFD0:Orientation") == [fmt.orientation]
 
 
-@pytest.mark.parametrize("fmt", cases("strip_exif"))
+@pytest.mark.parametrize("fmt", cases())
 def test_strip_exif_tool_returns_the_file_verified_and_clean(
     stack: V1Stack, samples: Samples, fmt: Format, tmp_path: Path
 ) -> None:
@@ -538,7 +517,7 @@ def test_strip_exif_tool_returns_the_file_verified_and_clean(
     assert not left, f"not removed: {sorted(left)}"
 
 
-@pytest.mark.parametrize("fmt", cases("strip_none"))
+@pytest.mark.parametrize("fmt", cases())
 def test_strip_none_leaves_no_personal_tag(
     stack: V1Stack, samples: Samples, fmt: Format, tmp_path: Path
 ) -> None:
@@ -560,7 +539,7 @@ def test_strip_none_leaves_no_personal_tag(
     assert not [k for k in tags.keys() if k.endswith(":Orientation")]
 
 
-@pytest.mark.parametrize("fmt", cases("edit"))
+@pytest.mark.parametrize("fmt", cases())
 def test_edit_exif_writes_every_place_and_leaves_no_old_value(
     stack: V1Stack, samples: Samples, fmt: Format, tmp_path: Path
 ) -> None:
@@ -590,7 +569,7 @@ def test_edit_exif_writes_every_place_and_leaves_no_old_value(
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("fmt", cases("geo"))
+@pytest.mark.parametrize("fmt", cases())
 def test_geo_exif_leaves_no_old_position(
     stack: V1Stack, samples: Samples, fmt: Format, tmp_path: Path
 ) -> None:
@@ -669,7 +648,7 @@ def _read_only_file(kind: str, path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "kind",
-    [pytest.param(k, marks=_pending("cannot_write", k)) for k in ("BMP", "ICO", "WAV", "MKV")],
+    ["BMP", "ICO", "WAV", "MKV"],
 )
 @pytest.mark.parametrize("surface", ["v1-remove", "strip-exif"])
 def test_format_exiftool_cannot_write_is_415_naming_it(

@@ -26,6 +26,9 @@ from exif_service.engine.exiftool import ExifToolPool, ExifToolResult
 from exif_service.engine.verify import (
     BOOKKEEPING,
     DNG_STRUCTURE,
+    RAW_IDENTITY,
+    RAW_TYPES,
+    TIFF_FAMILY,
     TIFF_STRUCTURE,
     Expected,
     ReadTag,
@@ -59,7 +62,7 @@ class StripKeep(StrEnum):
 
 # TIFF-based files keep their image description in IFD0, which `-all=` cannot delete as a
 # whole ("Can't delete IFD0 from TIFF"): the personal tags in it must be named one by one.
-_TIFF_BASED = frozenset({"TIFF", "BTF", "DNG", "EIP"})
+_TIFF_BASED = TIFF_FAMILY
 # QuickTime-based movies, whose header times `-all=` leaves in place.
 _QUICKTIME_MOVIES = frozenset({"MP4", "MOV", "M4V", "3GP", "3G2", "CRM"})
 _PLAIN_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -167,7 +170,7 @@ def strip_metadata(
     facts = quick_facts(pool, src)
     old_pdf = _pdf_texts(pool, src) if facts.file_type == "PDF" else []
     _write_file(pool, _strip_args(facts, keep), src, dst, facts)
-    kept = _verify_strip(pool, dst, facts, keep, old_pdf)
+    kept = _verify_strip(pool, src, dst, facts, keep, old_pdf)
     return StripResult(facts, kept)
 
 
@@ -181,7 +184,7 @@ def _strip_args(facts: FileFacts, keep: StripKeep) -> list[str]:
         if facts.orientation and facts.orientation != 1:
             args.append(f"-EXIF:Orientation#={facts.orientation}")
     if facts.file_type in _TIFF_BASED:
-        structure = TIFF_STRUCTURE | (DNG_STRUCTURE if facts.file_type == "DNG" else frozenset())
+        structure = _kept_structure(facts.file_type)
         args += [f"-IFD0:{tag}=" for tag in facts.ifd0_tags if tag not in structure]
         if keep is StripKeep.NONE:
             args.append("-IFD0:Orientation=")
@@ -192,8 +195,26 @@ def _strip_args(facts: FileFacts, keep: StripKeep) -> list[str]:
     return args
 
 
+def _kept_structure(file_type: str) -> frozenset[str]:
+    """Tag names a strip of this TIFF-based type never deletes: the image and its layout."""
+    if file_type == "DNG":
+        return TIFF_STRUCTURE | DNG_STRUCTURE
+    return TIFF_STRUCTURE | (RAW_IDENTITY if file_type in RAW_TYPES else frozenset())
+
+
+def _deletions(tags: Sequence[ReadTag], facts: FileFacts) -> list[str]:
+    """`-Group:Tag=` for each leftover, sparing what holds the image in TIFF-based files."""
+    spare = _kept_structure(facts.file_type) if facts.file_type in _TIFF_BASED else frozenset()
+    return [f"-{t.place}=" for t in tags if not (t.group0 == "EXIF" and t.name in spare)]
+
+
 def _verify_strip(
-    pool: ExifToolPool, dst: Path, facts: FileFacts, keep: StripKeep, old_pdf: Sequence[str]
+    pool: ExifToolPool,
+    src: Path,
+    dst: Path,
+    facts: FileFacts,
+    keep: StripKeep,
+    old_pdf: Sequence[str],
 ) -> tuple[str, ...]:
     safe = keep is StripKeep.SAFE
     tags = read_tags(pool, dst)
@@ -201,7 +222,7 @@ def _verify_strip(
     if check.leftovers:
         # the stronger path: name every leftover, which reaches places `-all=` leaves alone
         log.info("strip left %s; deleting them by name", describe(check.leftovers))
-        _rewrite(pool, [f"-{t.place}=" for t in check.leftovers], dst, facts)
+        _rewrite(pool, _deletions(check.leftovers, facts), dst, facts)
         tags = read_tags(pool, dst)
         check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe)
         if check.leftovers:
@@ -216,7 +237,7 @@ def _verify_strip(
             "This PDF still holds its earlier metadata after removal; it was not returned and "
             "nothing was charged."
         )
-    check_decodes(dst, facts.file_type, facts.mime_type, tags)
+    check_decodes(dst, facts.file_type, facts.mime_type, tags, source=src)
     return check.kept
 
 
@@ -251,7 +272,7 @@ def write_tags(
             args.append(f"-{item.tag.arg}{op}{check_value(item.tag.arg, item.value)}")
     result = _write_file(pool, args, src, dst, facts)
     _refuse_tag_warnings(result.stderr, tags)
-    _verify_write(pool, dst, facts, before, _expected(tags), overwrite, position)
+    _verify_write(pool, src, dst, facts, before, _expected(tags), overwrite, position)
     return facts
 
 
@@ -267,6 +288,7 @@ def _expected(tags: Sequence[WriteTag]) -> list[Expected]:
 
 def _verify_write(
     pool: ExifToolPool,
+    src: Path,
     dst: Path,
     facts: FileFacts,
     before: Sequence[ReadTag],
@@ -299,7 +321,7 @@ def _verify_write(
             raise VerificationFailed(_write_failure(facts, missing, [*stale, *leftovers]))
         # the stronger path: each stale place gets the new value (or goes), by name
         log.info("write left %s; fixing them by name", describe([*stale, *leftovers]))
-        _rewrite(pool, _repair_args(stale, leftovers, expected), dst, facts)
+        _rewrite(pool, _repair_args(stale, leftovers, expected, facts), dst, facts)
     if facts.file_type == "PDF":
         old = [str(t.value) for t in stale_places(before, before, expected) if t.group0 != "File"]
         if old and pdf.remaining(dst, old):
@@ -308,7 +330,7 @@ def _verify_write(
                 "This PDF's earlier revision still holds the old values; it was not returned "
                 "and nothing was charged."
             )
-    check_decodes(dst, facts.file_type, facts.mime_type, after)
+    check_decodes(dst, facts.file_type, facts.mime_type, after, source=src)
 
 
 def _missing(
@@ -328,9 +350,12 @@ def _missing(
 
 
 def _repair_args(
-    stale: Sequence[ReadTag], leftovers: Sequence[ReadTag], expected: Sequence[Expected]
+    stale: Sequence[ReadTag],
+    leftovers: Sequence[ReadTag],
+    expected: Sequence[Expected],
+    facts: FileFacts,
 ) -> list[str]:
-    args = [f"-{t.place}=" for t in leftovers]
+    args = _deletions(leftovers, facts)
     for tag in stale:
         args.append(f"-{tag.place}=")
         source = next((e for e in expected if tag.name.lower() in same_field(e.name)), None)

@@ -28,6 +28,7 @@ from PIL import Image, features
 
 from exif_service.domain.errors import EngineFailure, VerificationFailed
 from exif_service.engine.exiftool import ExifToolPool
+from exif_service.engine.imagedata import same_image_data
 
 # One tag as read back: family-0 group, family-1 group, name and value.
 
@@ -47,7 +48,8 @@ class ReadTag:
 
 def read_tags(pool: ExifToolPool, path: Path, *, numeric: bool = False) -> list[ReadTag]:
     """Every tag of `path`, duplicates included (`-j -a -G0:1`), in ExifTool's order."""
-    args = ["-j", "-a", "-G0:1", "-api", "LargeFileSupport=1"]
+    # -e: composite tags are computed from the others and would only repeat them
+    args = ["-j", "-a", "-e", "-G0:1", "-api", "LargeFileSupport=1"]
     if numeric:
         args.append("-n")
     result = pool.run([*args, "-charset", "filename=utf8", str(path)])
@@ -385,12 +387,8 @@ def _judge(tag: ReadTag, allow: _Allowance) -> bool | str:
             return True
         # ExifTool cannot delete a profile stored in the HEIF `colr` box
         return HEIF_ICC_NOTE if allow.file_type in HEIF_TYPES else False
-    if tag.group0 == "EXIF" and tag.group1 == "IFD0":
-        if tag.name == "Orientation":
-            return allow.keep_orientation or allow.file_type in _TIFF_FAMILY
-        if tag.name in TIFF_STRUCTURE:
-            return True
-        return allow.file_type == "DNG" and tag.name in DNG_STRUCTURE
+    if tag.group0 == "EXIF" and (tag.group1 == "IFD0" or _RAW_IFDS.match(tag.group1)):
+        return _judge_ifd(tag, allow)
     if tag.group0 == "QuickTime":
         if not _QUICKTIME_STRUCTURE.match(tag.group1):
             return False
@@ -403,7 +401,14 @@ def _judge(tag: ReadTag, allow: _Allowance) -> bool | str:
     return allowed is not None and tag.name in allowed
 
 
-_TIFF_FAMILY = frozenset({"TIFF", "BTF", "DNG", "EIP"})
+# TIFF-based files, raw formats included: their IFDs hold the image itself.
+TIFF_FAMILY = frozenset(
+    {"TIFF", "BTF", "DNG", "EIP", "NEF", "NRW", "CR2", "ARW", "SR2", "PEF", "ERF", "3FR", "MEF"}
+)
+_RAW_IFDS = re.compile(r"^(SubIFD\d*|IFD[1-9]\d*)$")
+# What raw converters identify the camera and the preview by.
+RAW_IDENTITY = frozenset({"Make", "Model", "ThumbnailTIFF", "CFAPattern2", "CFARepeatPatternDim"})
+RAW_TYPES = TIFF_FAMILY - {"TIFF", "BTF", "EIP"}
 # Metadata that QuickTime keeps in its structural groups on some files (HEIF item info, Apple
 # movie headers): names that say something about a person, a place or a device.
 _QUICKTIME_PERSONAL = re.compile(
@@ -414,6 +419,22 @@ _QUICKTIME_PERSONAL = re.compile(
 _QUICKTIME_STRUCTURAL_NAMES = frozenset(
     {"CompressorName", "HandlerDescription", "HandlerVendorID", "CompressorID"}
 )
+
+
+def _judge_ifd(tag: ReadTag, allow: _Allowance) -> bool:
+    """IFD0, and in TIFF-based files the IFDs that hold the image: structure may stay."""
+    tiff = allow.file_type in TIFF_FAMILY
+    if tag.group1 != "IFD0" and not tiff:
+        return False  # a JPEG's IFD1 is its thumbnail
+    if tag.name == "Orientation":
+        return allow.keep_orientation or tiff
+    if tag.name in TIFF_STRUCTURE:
+        return True
+    # IFD0 of a raw file is the camera's own preview, which converters show and the file's
+    # layout depends on; converters identify the camera by Make and Model
+    if allow.file_type in RAW_TYPES and tag.name in RAW_IDENTITY:
+        return True
+    return allow.file_type == "DNG" and tag.name in DNG_STRUCTURE
 
 
 def _quicktime_personal(name: str) -> bool:
@@ -529,6 +550,8 @@ def in_field(tag: ReadTag, names: frozenset[str]) -> bool:
     low = tag.name.lower()
     if tag.group0 == "PDF" and low == "subject":
         return "description" in names
+    if tag.group0 == "PDF" and low == "creator":
+        return False  # the application that made the PDF, not its author
     return low in names
 
 
@@ -673,8 +696,18 @@ _PILLOW_FORMATS = {
 _DECODE_PIXELS = 120_000_000
 
 
-def check_decodes(path: Path, file_type: str, mime_type: str, tags: Sequence[ReadTag]) -> None:
-    """Raise VerificationFailed when the output is no longer a usable file of its type."""
+def check_decodes(
+    path: Path,
+    file_type: str,
+    mime_type: str,
+    tags: Sequence[ReadTag],
+    source: Path | None = None,
+) -> None:
+    """Raise VerificationFailed when the output is no longer a usable file of its type.
+
+    With the `source`, a JPEG, PNG or WebP whose coded pixels are byte for byte the source's
+    needs no decoding: it decodes exactly as the source did.
+    """
     mimes = [str(t.value) for t in tags if t.group0 == "File" and t.name == "MIMEType"]
     errors = [t for t in tags if t.group0 == "ExifTool" and t.name == "Error"]
     if errors or not mimes or mimes[0] != mime_type:
@@ -692,6 +725,8 @@ def check_decodes(path: Path, file_type: str, mime_type: str, tags: Sequence[Rea
             )
     fmt = _PILLOW_FORMATS.get(file_type)
     if fmt is None:
+        return
+    if source is not None and same_image_data(source, path, file_type):
         return
     try:
         with warnings.catch_warnings():
