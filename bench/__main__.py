@@ -31,12 +31,19 @@ import httpx
 from PIL import Image, ImageCms, ImageDraw
 
 from exif_service.engine.exiftool import get_pool, shutdown_pool
-from exif_service.engine.operations import StripKeep, read_metadata, strip_metadata
+from exif_service.engine.operations import (
+    StripKeep,
+    quick_facts,
+    read_metadata,
+    strip_metadata,
+    verify_strip,
+)
 from exif_service.settings import get_settings
 
 TARGET_ENGINE_OVERHEAD = 1.10  # our engine / raw stay_open, per file
 TARGET_HTTP_SHARE = 0.80  # HTTP extract at concurrency 2 / raw stay_open, files per second
 TARGET_STRIP_SHARE = 0.50  # safe strip / bare -all=, files per second
+TARGET_VERIFY_COST = 0.25  # verification / the rest of a safe strip, median ms per file
 PER_PROCESS_SAMPLE = 40  # `exiftool` launched per file is slow: a sample is enough
 MEDIA = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".mp4", ".mov"}
 
@@ -351,12 +358,23 @@ def run(files: list[Path], work: Path, rounds: int) -> bool:
         strip_metadata(pool, p, dst, StripKeep.SAFE)
         dst.unlink()
 
+    def verify(p: Path) -> None:
+        # the re-read and checks alone, on the output a safe strip left beforehand
+        verify_strip(pool, p, out / f"verify-{p.name}", facts[p], StripKeep.SAFE)
+
+    facts = {p: quick_facts(pool, p) for p in files}
+    for p in files:
+        strip_metadata(pool, p, out / f"verify-{p.name}", StripKeep.SAFE)
     stripping = interleaved(
         rounds,
         files,
-        {"bare -all= (raw -stay_open)": bare, "our safe strip (ICC + orientation kept)": safe},
+        {
+            "bare -all= (raw -stay_open)": bare,
+            "our safe strip (ICC + orientation kept), verified": safe,
+            "  of which verification (re-read, checks, pixels)": verify,
+        },
     )
-    bare_strip, safe_strip = stripping.values()
+    bare_strip, safe_strip, verification = stripping.values()
     raw.close()
 
     with local_server(work / "server-data") as (url, key):
@@ -374,7 +392,7 @@ def run(files: list[Path], work: Path, rounds: int) -> bool:
         )
 
     show("extraction", [per_process, raw_extract, engine, http1, http2])
-    show("stripping", [bare_strip, safe_strip, remove1, remove2])
+    show("stripping", [bare_strip, safe_strip, verification, remove1, remove2])
     print(
         "\ntargets (per-file ratios use the median file, which the shared machine's noise"
         " moves least)"
@@ -397,6 +415,19 @@ def run(files: list[Path], work: Path, rounds: int) -> bool:
             safe_strip.files_per_s / bare_strip.files_per_s,
             TARGET_STRIP_SHARE,
             True,
+        ),
+        verdict(
+            "verification / unverified safe strip (median ms per file)",
+            verification.percentile(50)
+            / max(safe_strip.percentile(50) - verification.percentile(50), 1e-9),
+            TARGET_VERIFY_COST,
+            False,
+        ),
+        verdict(
+            "verification / POST /api/v1/remove c=1 (median ms per file)",
+            verification.percentile(50) / max(remove1.percentile(50), 1e-9),
+            TARGET_VERIFY_COST,
+            False,
         ),
     ]
     print(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from PIL import Image
 
@@ -37,6 +37,7 @@ from exif_service.engine.verify import (
     describe,
     missing_writes,
     read_tags,
+    replaced_values,
     same_field,
     stale_places,
     stale_positions,
@@ -170,7 +171,7 @@ def strip_metadata(
     facts = quick_facts(pool, src)
     old_pdf = _pdf_texts(pool, src) if facts.file_type == "PDF" else []
     _write_file(pool, _strip_args(facts, keep), src, dst, facts)
-    kept = _verify_strip(pool, src, dst, facts, keep, old_pdf)
+    kept = verify_strip(pool, src, dst, facts, keep, old_pdf)
     return StripResult(facts, kept)
 
 
@@ -208,14 +209,18 @@ def _deletions(tags: Sequence[ReadTag], facts: FileFacts) -> list[str]:
     return [f"-{t.place}=" for t in tags if not (t.group0 == "EXIF" and t.name in spare)]
 
 
-def _verify_strip(
+def verify_strip(
     pool: ExifToolPool,
     src: Path,
     dst: Path,
     facts: FileFacts,
     keep: StripKeep,
-    old_pdf: Sequence[str],
+    old_pdf: Sequence[str] = (),
 ) -> tuple[str, ...]:
+    """Re-read a strip's output; one stronger attempt, then VerificationFailed if still dirty.
+
+    Returns what stayed for a stated reason (a HEIF colour profile).
+    """
     safe = keep is StripKeep.SAFE
     tags = read_tags(pool, dst)
     check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe)
@@ -226,19 +231,17 @@ def _verify_strip(
         tags = read_tags(pool, dst)
         check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe)
         if check.leftovers:
-            dst.unlink(missing_ok=True)
-            raise VerificationFailed(
-                f"This {facts.file_type} file still holds {describe(check.leftovers)} after "
-                "removal; it was not returned and nothing was charged."
-            )
+            _refuse(dst, f"This {facts.file_type} file still holds {describe(check.leftovers)}")
     if old_pdf and pdf.remaining(dst, old_pdf):
-        dst.unlink(missing_ok=True)
-        raise VerificationFailed(
-            "This PDF still holds its earlier metadata after removal; it was not returned and "
-            "nothing was charged."
-        )
+        _refuse(dst, "This PDF still holds its earlier metadata")
     check_decodes(dst, facts.file_type, facts.mime_type, tags, source=src)
     return check.kept
+
+
+def _refuse(dst: Path, problem: str) -> NoReturn:
+    """Drop the output that failed its check and say why; the caller's charge is refunded."""
+    dst.unlink(missing_ok=True)
+    raise VerificationFailed(f"{problem}; it was not returned and nothing was charged.")
 
 
 def write_tags(
@@ -317,19 +320,12 @@ def _verify_write(
         if not (stale or leftovers or missing):
             break
         if attempt == 1:
-            dst.unlink(missing_ok=True)
-            raise VerificationFailed(_write_failure(facts, missing, [*stale, *leftovers]))
+            _refuse(dst, _write_failure(facts, missing, [*stale, *leftovers]))
         # the stronger path: each stale place gets the new value (or goes), by name
         log.info("write left %s; fixing them by name", describe([*stale, *leftovers]))
         _rewrite(pool, _repair_args(stale, leftovers, expected, facts), dst, facts)
-    if facts.file_type == "PDF":
-        old = [str(t.value) for t in stale_places(before, before, expected) if t.group0 != "File"]
-        if old and pdf.remaining(dst, old):
-            dst.unlink(missing_ok=True)
-            raise VerificationFailed(
-                "This PDF's earlier revision still holds the old values; it was not returned "
-                "and nothing was charged."
-            )
+    if facts.file_type == "PDF" and pdf.remaining(dst, replaced_values(before, expected)):
+        _refuse(dst, "This PDF's earlier revision still holds the old values")
     check_decodes(dst, facts.file_type, facts.mime_type, after, source=src)
 
 
@@ -370,10 +366,7 @@ def _write_failure(facts: FileFacts, missing: Sequence[str], stale: Sequence[Rea
         parts.append(f"{', '.join(missing)} could not be written")
     if stale:
         parts.append(f"{describe(stale)} still hold the old value")
-    return (
-        f"In this {facts.file_type} file {' and '.join(parts)}; it was not returned and nothing "
-        "was charged."
-    )
+    return f"In this {facts.file_type} file {' and '.join(parts)}"
 
 
 def _pdf_texts(pool: ExifToolPool, path: Path) -> list[str]:

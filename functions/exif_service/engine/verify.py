@@ -534,6 +534,21 @@ def stale_places(
     return stale
 
 
+def replaced_values(before: Sequence[ReadTag], expected: Sequence[Expected]) -> list[str]:
+    """The text values a write replaced: what the file held in each written field before."""
+    old: list[str] = []
+    for item in expected:
+        if item.numeric:
+            continue
+        names = same_field(item.name)
+        new = {_norm(v) for v in item.values}
+        for tag in before:
+            if tag.group0 in _NEUTRAL_GROUPS or not in_field(tag, names):
+                continue
+            old += [str(v) for v in _as_list(tag.value) if _norm(v) not in new]
+    return old
+
+
 # Names under which formats keep the same field; a write to one must leave none of the others
 # with the old value.
 _SAME_FIELD: tuple[frozenset[str], ...] = (
