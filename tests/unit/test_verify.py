@@ -44,8 +44,14 @@ def test_safe_strip_may_keep_the_colour_profile_and_orientation_only() -> None:
         tag("EXIF:IFD0:Artist", "Jane Doe"),
         tag("XMP:XMP-dc:Title", "Paris"),
         tag("EXIF:GPS:GPSLatitude", 48.8),
+        tag("File:File:Comment", "made by Jane"),
     ]
-    assert _leftovers(tags, "JPEG", safe=True) == ["IFD0:Artist", "XMP-dc:Title", "GPS:GPSLatitude"]
+    assert _leftovers(tags, "JPEG", safe=True) == [
+        "IFD0:Artist",
+        "XMP-dc:Title",
+        "GPS:GPSLatitude",
+        "File:Comment",
+    ]
     assert _leftovers(tags, "JPEG", safe=False)[:2] == [
         "ICC_Profile:ProfileDescription",
         "IFD0:Orientation",

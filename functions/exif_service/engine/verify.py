@@ -72,6 +72,8 @@ def read_tags(pool: ExifToolPool, path: Path, *, numeric: bool = False) -> list[
 
 # Groups that only describe the file as a file, or are computed from other tags.
 _NEUTRAL_GROUPS = frozenset({"ExifTool", "File", "System", "Composite"})
+# ...except text that ExifTool files under the File group (a JPEG's COM segment).
+_FILE_LEVEL_TEXT = frozenset({"Comment"})
 
 # Tags that describe the pixels and the container, per family-0 group. Anything else left after
 # a strip is a leftover.
@@ -378,6 +380,8 @@ def check_strip(
 
 def _judge(tag: ReadTag, allow: _Allowance) -> bool | str:
     """True when the tag may stay, a note when it stays for a stated reason, else False."""
+    if tag.group0 == "File" and tag.name in _FILE_LEVEL_TEXT:
+        return False
     if tag.group0 in _NEUTRAL_GROUPS or tag.name == "SourceFile":
         return True
     if tag.place.lower() in allow.also or f"{tag.group0}:{tag.name}".lower() in allow.also:
