@@ -190,6 +190,7 @@ def _extract(args: argparse.Namespace) -> int:
     from exif_service.api.v1.schemas import present_metadata
     from exif_service.engine.exiftool import get_pool
     from exif_service.engine.operations import read_metadata
+    from exif_service.engine.prescan import check_file
 
     pool = get_pool()
     results: list[dict[str, Any]] = []
@@ -200,6 +201,7 @@ def _extract(args: argparse.Namespace) -> int:
             code = 1
             continue
         try:
+            check_file(path)  # metadata built to keep ExifTool busy is refused first
             report = read_metadata(pool, path.resolve(), file_name=path.name)
             results.append({"file": str(path), "metadata": present_metadata(report)})
         except ServiceError as exc:
@@ -214,6 +216,7 @@ def _remove(args: argparse.Namespace) -> int:
 
     from exif_service.engine.exiftool import get_pool
     from exif_service.engine.operations import StripKeep, strip_metadata
+    from exif_service.engine.prescan import check_file
     from exif_service.engine.workspace import safe_extension, workspace
 
     if not args.file.is_file():
@@ -224,6 +227,7 @@ def _remove(args: argparse.Namespace) -> int:
         shutil.copyfile(args.file, src)
         dst = work / f"clean.{safe_extension(args.file.name)}"
         try:
+            check_file(src)
             stripped = strip_metadata(get_pool(), src, dst, StripKeep(args.keep))
         except ServiceError as exc:
             # a file that fails verification is never written to the output path

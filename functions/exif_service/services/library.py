@@ -22,6 +22,7 @@ from exif_service.domain.phash import is_phash, phash_distance
 from exif_service.engine.exiftool import get_pool
 from exif_service.engine.operations import NumericTag, read_exif_block, read_numeric_tags
 from exif_service.engine.pixels import PixelFacts, inspect_image, stored_exif_from_block
+from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.settings import get_settings
@@ -263,6 +264,8 @@ def _stored_copy(entry: LibraryEntry, blobs: Blobs) -> Iterator[LocalFile]:
     with workspace() as workdir:
         path = workdir / f"input.{safe_extension(entry.name)}"
         blobs.download_to(entry.s3_key, path)
+        # checked when it was uploaded, unless it was kept before that check existed
+        check_file(path)
         yield LocalFile(path=path, file_name=entry.name, size=path.stat().st_size)
 
 

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from exif_service import fetch
 from exif_service.domain.errors import BadRequest, FileTooLarge
+from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.settings import Settings, get_settings
 
@@ -51,7 +52,11 @@ def too_large_message(limit: int) -> str:
 
 @contextmanager
 def materialize(source: Source, settings: Settings | None = None) -> Iterator[LocalFile]:
-    """Put the caller's file in a fresh workspace; the workspace is removed on exit."""
+    """Put the caller's file in a fresh workspace; the workspace is removed on exit.
+
+    The file is refused (FileTooComplex) before any ExifTool sees it when its metadata is built
+    to keep a parser busy (engine/prescan.py): every surface that takes a file lands it here.
+    """
     settings = settings or get_settings()
     if (source.stream is None) == (source.url is None):
         raise BadRequest("Provide either a file or a url, not both and not neither.")
@@ -69,6 +74,7 @@ def materialize(source: Source, settings: Settings | None = None) -> Iterator[Lo
             size = download.size
         if size == 0:
             raise BadRequest("The file is empty.")
+        check_file(path)
         yield LocalFile(path=path, file_name=name, size=size)
 
 

@@ -27,6 +27,7 @@ from exif_service.domain.errors import (
 )
 from exif_service.domain.jobs import Job, JobStatus, Operation
 from exif_service.engine.operations import StripKeep
+from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.services.extract import run_extraction
 from exif_service.services.quota import charge_account, refund_user
@@ -141,6 +142,8 @@ def _run(job: Job, key: str, keep: StripKeep, blobs: Blobs, settings: Settings) 
                 raise BadRequest("The uploaded file is empty.")
             if local.size > settings.max_s3_upload_bytes:
                 raise FileTooLarge(too_large_message(settings.max_s3_upload_bytes))
+            # the upload skipped materialize(): the same look before ExifTool parses it
+            check_file(local.path)
             if job.operation is Operation.EXTRACT:
                 done = run_extraction(local, job.uuid, job.owner_id)
             else:

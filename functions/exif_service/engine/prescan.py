@@ -1,0 +1,585 @@
+"""A bounded, linear look at a caller's file before ExifTool parses it.
+
+ExifTool reads ordinary files in well under a second, but a few shapes of metadata cost it
+super-linear time (measured with ExifTool 13.59; figures in the README), and a worker busy for
+the whole deadline is a worker every other request waits for:
+
+- XMP nested thousands deep: each element's closing tag is searched for through all of its
+  content, so the cost grows with depth x size (129 KB nested 11,900 deep: 68 s).
+- XMP with tens of thousands of properties (each distinct one ~100 us and ~9 KB of memory).
+- Floods of one repeated tag, which cost more per tag the more there are: IPTC records (160,000
+  captions: 18 s), TIFF/EXIF directory entries, QuickTime atoms, PNG text chunks.
+- PDF dictionaries nested deeply (1,000 levels in 9 KB: 2.7 s; 10,000: over 2 minutes) or
+  holding tens of thousands of keys.
+
+`check_file` walks the bytes once per check, where ExifTool would look (JPEG segments and
+extended XMP, PNG chunks with compressed text inflated, TIFF directories, QuickTime atoms, PDF
+objects and compressed object streams, XMP wherever it is stored as text, also UTF-16/32), stops
+at the first limit passed and raises FileTooComplex with a message that names the metadata,
+never ExifTool. Every limit sits well above what cameras, editors and phones write.
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+import struct
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exif_service.domain.errors import FileTooComplex
+
+Buffer = bytes | mmap.mmap
+
+# XMP: real packets nest 10-20 levels (Lightroom's masks, IPTC regions), hold a few hundred
+# distinct properties and, with Photoshop's DocumentAncestors, up to tens of thousands of list
+# items. ExifTool pays ~40 us per property, and about 0.1-1 us per unit of work: each tag its
+# closing-tag searches pass, and each level of each property's path. At these limits a packet
+# still parses in about a second.
+XMP_MAX_DEPTH = 100
+XMP_MAX_PROPERTIES = 20_000  # elements and attributes, list items apart
+XMP_MAX_DISTINCT = 5_000  # distinct property paths: each becomes a tag of its own (~9 KB)
+XMP_MAX_WORK = 1_000_000
+IPTC_MAX_RECORDS = 10_000  # a busy newsroom file has a few hundred
+TIFF_MAX_ENTRIES = 20_000  # a 1,000-page scan has ~15,000; a camera file ~1,000
+BMFF_MAX_ATOMS = 10_000  # atoms inside moov/meta; phones and cameras write a few hundred
+PNG_MAX_TEXT_CHUNKS = 10_000
+PDF_MAX_DEPTH = 32  # PDF writers nest dictionaries and arrays a handful of levels
+PDF_MAX_NAMES = 20_000  # names in one dictionary: 10,000 keys and their values
+INFLATE_LIMIT = 64 * 1024 * 1024  # compressed metadata (PNG text, PDF streams) once inflated
+
+_STACK_LIMIT = 4096  # open elements remembered per run; older ones are dropped (see _Markup)
+
+# What each count may reach in one file, and what the caller is told when it goes beyond;
+# `{what}` names the file's markup ("XMP metadata", or "XML" for an XML or SVG file).
+_LIMITS: dict[str, tuple[int, str]] = {
+    "xmp_work": (XMP_MAX_WORK, "This file's {what} is too large and complex to read safely."),
+    "xmp_properties": (
+        XMP_MAX_PROPERTIES,
+        f"This file's {{what}} has too many properties to read safely "
+        f"(more than {XMP_MAX_PROPERTIES:,}).",
+    ),
+    "xmp_distinct": (
+        XMP_MAX_DISTINCT,
+        f"This file's {{what}} has too many different properties to read safely "
+        f"(more than {XMP_MAX_DISTINCT:,}).",
+    ),
+    "iptc_records": (
+        IPTC_MAX_RECORDS,
+        f"This file has too many IPTC records to read safely (more than {IPTC_MAX_RECORDS:,}).",
+    ),
+    "tiff_entries": (
+        TIFF_MAX_ENTRIES,
+        "This file's EXIF metadata has too many entries to read safely "
+        f"(more than {TIFF_MAX_ENTRIES:,}).",
+    ),
+    "atoms": (
+        BMFF_MAX_ATOMS,
+        "This file has too many QuickTime metadata atoms to read safely "
+        f"(more than {BMFF_MAX_ATOMS:,}).",
+    ),
+    "png_text": (
+        PNG_MAX_TEXT_CHUNKS,
+        "This file has too many PNG text chunks to read safely "
+        f"(more than {PNG_MAX_TEXT_CHUNKS:,}).",
+    ),
+}
+
+
+def check_file(path: Path) -> None:
+    """Raise FileTooComplex if the file's metadata would cost ExifTool super-linear time."""
+    if path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        check_bytes(data)
+
+
+def check_bytes(data: Buffer) -> None:
+    """`check_file` on bytes already in memory (or mapped)."""
+    tally = _Tally(_markup_label(data))
+    for block in _metadata_blocks(data, _Inflater(), tally):
+        _check_block(block, tally)
+
+
+def _metadata_blocks(data: Buffer, inflate: _Inflater, tally: _Tally) -> Iterator[Buffer]:
+    """The parts of the file ExifTool parses, after it reassembles, inflates or decodes them.
+
+    Pixel and media data are left out where the format makes that cheap (JPEG scans, PNG IDAT,
+    QuickTime mdat): ExifTool does not parse them, and skipping them keeps this look short.
+    """
+    if data.find(b"%PDF-", 0, 1024) >= 0:
+        # PDF syntax is full of `<<` and `<hex>`: its XMP streams are found through its objects
+        yield from _pdf_blocks(data, inflate)
+    elif data[:3] == b"\xff\xd8\xff":
+        yield from _jpeg_blocks(data)
+    elif data[:8] == b"\x89PNG\r\n\x1a\n":
+        yield from _png_blocks(data, inflate, tally)
+    elif data[4:8] in _BMFF_TOP:
+        yield from _bmff_blocks(data, tally)
+    else:
+        yield data
+
+
+def _check_block(block: Buffer, tally: _Tally) -> None:
+    if tally.what is not None:
+        _check_markup(block, tally)
+        for view in _wide_encoded_views(block):
+            _check_markup(view, tally)
+    _check_iptc(block, tally)
+    _check_tiff_blocks(block, tally)
+
+
+@dataclass
+class _Tally:
+    """What the whole file adds up to, over all its blocks: ExifTool parses every one."""
+
+    what: str | None  # how to name the file's markup (None: HTML, not read as XML)
+    counts: Counter[str] = field(default_factory=Counter)
+    paths: set[int] = field(default_factory=set)  # distinct XMP property paths
+
+    def add(self, name: str, count: int = 1) -> None:
+        """Count `count` more of `name`; FileTooComplex past its limit (see _LIMITS)."""
+        self.counts[name] += count
+        limit, message = _LIMITS[name]
+        if self.counts[name] > limit:
+            raise FileTooComplex(message.format(what=self.what))
+
+    def add_property(self, path: int, depth: int) -> None:
+        """One more XMP property, at `path` (ExifTool makes one tag per distinct path)."""
+        self.add("xmp_properties")
+        self.add("xmp_work", depth)  # ExifTool walks the path to name the tag
+        if path not in self.paths:
+            self.paths.add(path)
+            self.add("xmp_distinct")
+
+
+class _Inflater:
+    """zlib inflation with one output budget for the whole file (no decompression bombs)."""
+
+    def __init__(self) -> None:
+        self.left = INFLATE_LIMIT
+
+    def __call__(self, packed: bytes) -> bytes:
+        try:
+            out = zlib.decompressobj().decompress(packed, self.left + 1)
+        except zlib.error:
+            return b""  # ExifTool cannot read it either
+        if len(out) > self.left:
+            raise FileTooComplex("This file's compressed metadata is too large to read safely.")
+        self.left -= len(out)
+        return out
+
+
+# --- XMP (and any XML: SVG, XMP sidecars) ------------------------------------------------------
+
+# A tag as ExifTool's XMP parser finds one (`<([?/]?)([-\w:.\x80-\xff]+)([^>]*)>`), except that
+# the attributes stop at the next `<` too, so that junk without a `>` cannot make this scan
+# quadratic.
+_TAG = re.compile(rb"<(/?)([-\w:.\x80-\xff]+)([^<>]*)>")
+_ATTR = re.compile(rb"([-\w:.\x80-\xff]+)\s*=\s*[\"']")
+_LIST_ITEM = b"rdf:li"
+
+
+@dataclass
+class _Open:
+    """An element whose closing tag has not been seen yet."""
+
+    name: bytes
+    path: int  # hash of the names from the root: ExifTool makes one tag per distinct path
+    depth: int
+    opened_at: int  # tags seen before it, to count the tags its closing-tag search passes
+    height: int = 0  # levels of closed elements inside it
+
+
+@dataclass
+class _Markup:
+    """Matched elements in one run of markup: what ExifTool's XMP parser pays for.
+
+    XMP is text, so a NUL byte ends a run: in binary data runs are short and junk cannot add up.
+    Only elements whose closing tag is found count (ExifTool gives up on the others), and an
+    unmatched `<x>` (HTML's `<br>`, a stray `<` in binary) is dropped when an outer element
+    closes.
+    """
+
+    tally: _Tally
+    stack: list[_Open] = field(default_factory=list)
+    open_names: Counter[bytes] = field(default_factory=Counter)
+    tags: int = 0
+
+    def open(self, name: bytes, attrs: bytes) -> None:
+        parent = self.stack[-1].path if self.stack else 0
+        element = _Open(name, hash((parent, name)), len(self.stack) + 1, self.tags)
+        for attr in _ATTR.findall(attrs):
+            if not attr.startswith(b"xmlns"):
+                self.tally.add_property(hash((element.path, attr)), element.depth + 1)
+        if attrs.endswith(b"/"):  # an empty element: closed as it opens
+            self._closed(element, 1)
+            return
+        self.stack.append(element)
+        self.open_names[name] += 1
+        if len(self.stack) > _STACK_LIMIT:
+            # a chain this deep fails the depth limit from its innermost end; what is dropped
+            # here is unmatched junk or the outer part of such a chain
+            for dropped in self.stack[: _STACK_LIMIT // 2]:
+                self.open_names[dropped.name] -= 1
+            del self.stack[: _STACK_LIMIT // 2]
+
+    def close(self, name: bytes) -> None:
+        if not self.open_names[name]:
+            return  # a closing tag without its opening tag: ExifTool skips it too
+        height = 0
+        while True:
+            element = self.stack.pop()
+            self.open_names[element.name] -= 1
+            height = max(height, element.height)
+            if element.name == name:
+                break
+        # ExifTool searched every tag inside for this closing tag
+        self.tally.add("xmp_work", self.tags - element.opened_at)
+        self._closed(element, height + 1)
+
+    def _closed(self, element: _Open, height: int) -> None:
+        if height > XMP_MAX_DEPTH:
+            raise FileTooComplex(
+                f"This file's {self.tally.what} is nested too deeply to read safely "
+                f"(more than {XMP_MAX_DEPTH} levels)."
+            )
+        if self.stack:
+            self.stack[-1].height = max(self.stack[-1].height, height)
+        if element.name == _LIST_ITEM:
+            self.tally.add("xmp_work", element.depth)  # a value of its list: no tag of its own
+        else:
+            self.tally.add_property(element.path, element.depth)
+
+
+# Only markup that closes elements costs ExifTool anything: nesting and properties need `</`
+# or `/>`. Looking only at the NUL-free runs around those keeps this scan fast on image data.
+_CLOSES = re.compile(rb"</|/>")
+
+
+def _check_markup(block: Buffer, tally: _Tally) -> None:
+    pos = 0
+    while (hit := _CLOSES.search(block, pos)) is not None:
+        start = block.rfind(b"\0", 0, hit.start()) + 1
+        end = block.find(b"\0", hit.end())
+        pos = len(block) if end < 0 else end
+        run = _Markup(tally)
+        for match in _TAG.finditer(block, start, pos):
+            run.tags += 1
+            closing, name, attrs = match.groups()
+            if closing:
+                run.close(name)
+            else:
+                run.open(name, attrs)
+
+
+def _markup_label(data: Buffer) -> str | None:
+    """How to name the file's markup; None for HTML, which ExifTool does not read as XML."""
+    head = bytes(data[:1024])
+    if not head.lstrip(b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n").startswith(b"<"):
+        return "XMP metadata"  # a binary file: its markup is embedded XMP
+    if re.match(rb"\s*(?:<!doctype\s+html|<html)", head, re.IGNORECASE):
+        return None
+    return "XMP metadata" if b"xmpmeta" in head or b"rdf:RDF" in head else "XML"
+
+
+# ExifTool converts XMP stored as UTF-16 or UTF-32 before parsing it: a block that opens with
+# `<?xpacket begin` in that encoding, or a whole file that starts so (with or without a BOM).
+_XPACKET = b"<?xpacket begin"
+
+
+def _wide_encoded_views(block: Buffer) -> Iterator[bytes]:
+    """The ASCII view of XMP stored in UTF-16/32: every 2nd or 4th byte, at each alignment."""
+    head = bytes(block[:8])
+    wide_text = b"\0" in head and head.replace(b"\0", b"").lstrip(b"\xfe\xff").startswith(b"<")
+    for width in (2, 4):
+        encoded = (b"\0" * (width - 1)).join(bytes([c]) for c in _XPACKET)
+        if wide_text or block.find(encoded) >= 0:
+            for offset in range(width):
+                yield block[offset::width]
+
+
+# --- JPEG ---------------------------------------------------------------------------------------
+
+_EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\0"
+
+
+def _jpeg_blocks(data: Buffer) -> Iterator[Buffer]:
+    """The segments before the image data, any trailer, and extended XMP put together.
+
+    Extended XMP is cut into APP1 chunks (GUID, total size, offset) that ExifTool joins before
+    parsing: a packet too deep to see in any one chunk is whole again here.
+    """
+    chunks: dict[bytes, dict[int, bytes]] = {}
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xDA, 0xD9):  # start of scan, end of image: metadata segments are over
+            break
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xE1 and data[pos + 4 : pos + 4 + len(_EXTENDED_XMP)] == _EXTENDED_XMP:
+            segment = data[pos + 4 : pos + 2 + length]
+            if len(segment) > 75:
+                offset = int.from_bytes(segment[71:75], "big")
+                chunks.setdefault(bytes(segment[35:67]), {})[offset] = bytes(segment[75:])
+        pos += 2 + length
+    yield data[:pos]
+    # entropy-coded data never holds FF D9: the first one after the scan ends the image
+    end = data.find(b"\xff\xd9", pos)
+    if end >= 0 and end + 2 < len(data):
+        yield data[end + 2 :]  # a trailer (Photo Mechanic, Canon VRD, ...) that ExifTool reads
+    for parts in chunks.values():
+        yield b"".join(parts[offset] for offset in sorted(parts))
+
+
+# --- PNG ----------------------------------------------------------------------------------------
+
+_PNG_PIXELS = frozenset({b"IDAT", b"fdAT"})
+_PNG_TEXT = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+
+
+def _png_blocks(data: Buffer, inflate: _Inflater, tally: _Tally) -> Iterator[Buffer]:
+    """Every chunk but the pixel data; compressed text (XMP, ImageMagick's hex "Raw profile"
+    IPTC and EXIF) inflated as ExifTool does."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = pos + 8
+        pos = body + length + 4
+        if kind in _PNG_PIXELS:
+            continue
+        chunk = bytes(data[body : body + length])
+        yield chunk
+        if kind not in _PNG_TEXT:
+            continue
+        tally.add("png_text")
+        keyword, _, rest = chunk.partition(b"\0")
+        if kind == b"zTXt":
+            text = inflate(rest[1:])
+        elif kind == b"iTXt" and rest[:1] == b"\1":
+            # compression flag and method, then language and translated keyword, NUL-ended
+            text = inflate(rest[2:].split(b"\0", 2)[-1])
+        else:
+            continue
+        yield _raw_profile(text) if keyword.startswith(b"Raw profile type") else text
+
+
+def _raw_profile(text: bytes) -> bytes:
+    """ImageMagick's "Raw profile": a name, a length, then the bytes in hex."""
+    try:
+        return bytes.fromhex(b"".join(text.split(b"\n")[3:]).decode("ascii"))
+    except ValueError:
+        return b""
+
+
+# --- IPTC ---------------------------------------------------------------------------------------
+
+# An IPTC IIM record: 0x1C, record number (ExifTool knows 1-9 and 240), dataset, 2-byte length.
+_IPTC_RECORD = re.compile(rb"\x1c[\x01-\x09\xf0]")
+
+
+def _check_iptc(block: Buffer, tally: _Tally) -> None:
+    """Count IPTC records in chains of two or more (one alone is as likely to be chance)."""
+    pos, end = 0, len(block)
+    while (match := _IPTC_RECORD.search(block, pos)) is not None:
+        at, chain = match.start(), 0
+        while at + 5 <= end and block[at] == 0x1C:
+            length = int.from_bytes(block[at + 3 : at + 5], "big")
+            if length & 0x8000:  # extended dataset: the next (length & 0x7fff) bytes hold it
+                size = length & 0x7FFF
+                length = int.from_bytes(block[at + 5 : at + 5 + size], "big") if size <= 4 else 0
+                at += size
+            at += 5 + length
+            chain += 1
+        if chain > 1:
+            tally.add("iptc_records", chain)
+        pos = max(at, match.start() + 1)
+
+
+# --- TIFF / EXIF directories (EXIF in JPEG, PNG, WebP, HEIC..., TIFF and raw files) ------------
+
+# TIFF headers: EXIF blocks use the standard two; Olympus ORF and Panasonic RW2 files start
+# with variants of their own
+_TIFF_HEADERS = (b"II*\0", b"MM\0*")
+_RAW_HEADERS = (b"IIRO", b"IIRS", b"MMOR", b"IIU\0")
+# tags pointing to more directories: SubIFDs, ExifIFD, GPS, Interoperability, MakerNotes
+_SUB_IFD_TAGS = frozenset({0x014A, 0x8769, 0x8825, 0xA005, 0x927C})
+_LONG = 4
+
+
+def _check_tiff_blocks(block: Buffer, tally: _Tally) -> None:
+    if bytes(block[:4]) in _RAW_HEADERS:
+        _count_tiff_entries(block, 0, tally)
+    for header in _TIFF_HEADERS:
+        at = block.find(header)
+        while at >= 0:
+            _count_tiff_entries(block, at, tally)
+            at = block.find(header, at + 1)
+
+
+def _count_tiff_entries(block: Buffer, base: int, tally: _Tally) -> None:
+    """Entries in the directories reachable from one TIFF header (each directory once)."""
+    order = "<" if block[base] == ord("I") else ">"
+    todo = [_u32(block, base + 4, order)]
+    seen: set[int] = set()
+    while todo:
+        at = base + todo.pop()
+        if at in seen or at <= base or not _plausible_ifd(block, at, order):
+            continue
+        seen.add(at)
+        (n,) = struct.unpack(order + "H", block[at : at + 2])
+        tally.add("tiff_entries", n)
+        table = block[at + 2 : at + 2 + 12 * n]
+        for tag, kind, number, value in struct.iter_unpack(order + "HHII", table):
+            if tag in _SUB_IFD_TAGS and kind in (_LONG, 7, 13) and number >= 1:
+                todo.append(value)  # the first sub-directory; a maker note starting there
+        if len(table) == 12 * n:  # the next directory in the chain (pages, thumbnail)
+            todo.append(_u32(block, at + 2 + 12 * n, order))
+
+
+def _u32(block: Buffer, at: int, order: str) -> int:
+    return int.from_bytes(block[at : at + 4], "little" if order == "<" else "big")
+
+
+def _plausible_ifd(block: Buffer, at: int, order: str) -> bool:
+    """Does a directory start here: an entry count, and entries of TIFF types (1-13)?"""
+    if at + 2 > len(block):
+        return False
+    (n,) = struct.unpack(order + "H", block[at : at + 2])
+    probe = block[at + 2 : at + 2 + 12 * min(n, 4)]
+    if n == 0 or len(probe) < 12 * min(n, 4):
+        return False
+    return all(1 <= kind <= 13 for _, kind, _, _ in struct.iter_unpack(order + "HHII", probe))
+
+
+# --- QuickTime / ISO base media (MP4, MOV, HEIC, AVIF, 3GP...) ---------------------------------
+
+_BMFF_TOP = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"})
+# atoms whose content is more atoms, on the paths to what ExifTool reads
+_BMFF_CONTAINERS = frozenset(
+    {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"meta", b"ilst", b"edts", b"dinf"}
+    | {b"iprp", b"ipco", b"tref", b"mvex", b"sinf", b"schi", b"wave", b"gmhd", b"tapt"}
+)
+
+
+def _bmff_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
+    """Every top-level atom but the media data, after counting the atoms inside each."""
+    for kind, start, body, end in _atoms(data, 0, len(data)):
+        if kind in (b"mdat", b"free", b"skip", b"wide"):
+            continue
+        _count_atoms(data, kind, body, end, tally)
+        yield data[start:end]
+
+
+def _atoms(data: Buffer, pos: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
+    """(type, start, start of content, end) of each atom between `pos` and `end`."""
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        header = 8
+        if size == 1 and pos + 16 <= end:  # a 64-bit size follows the type
+            size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
+        elif size == 0:  # to the end of its container
+            size = end - pos
+        if size < header:
+            return
+        yield kind, pos, pos + header, min(pos + size, end)
+        pos += size
+
+
+def _count_atoms(data: Buffer, kind: bytes, body: int, end: int, tally: _Tally) -> None:
+    """Count the atoms inside one top-level atom, through the containers ExifTool opens."""
+    todo = [(kind, body, end)]
+    while todo:
+        parent, pos, stop = todo.pop()
+        if parent == b"meta" and data[pos : pos + 4] == b"\0\0\0\0":
+            pos += 4  # ISO's meta box has version and flags first; QuickTime's has not
+        for child, _, content, child_end in _atoms(data, pos, stop):
+            tally.add("atoms")
+            # an item list's entries (`\xa9nam`, `covr`...) hold their values in `data` atoms
+            if child in _BMFF_CONTAINERS or parent == b"ilst":
+                todo.append((child, content, child_end))
+
+
+# --- PDF ----------------------------------------------------------------------------------------
+
+_PDF_TOKEN = re.compile(
+    rb"<<|>>|\[|\]"
+    rb"|/[^\s/\[\]()<>{}%]*"  # a name
+    rb"|\([^()\\]*(?:\\.[^()\\]*)*\)"  # a literal string (its brackets are not structure)
+    rb"|%[^\r\n]*"  # a comment
+    rb"|\bstream(?:\r\n|\r|\n)|\bendobj\b",
+    re.DOTALL,
+)
+
+
+@dataclass
+class _PdfNesting:
+    """Open dictionaries and arrays, and the span of the last top-level dictionary."""
+
+    stack: list[list[int]] = field(default_factory=list)  # [is a dictionary, names in it]
+    opened: int = 0
+    last_dict: tuple[int, int] = (0, 0)  # a stream's dictionary is the one just before it
+
+    def open(self, token: bytes, at: int) -> None:
+        if not self.stack:
+            self.opened = at
+        self.stack.append([token == b"<<", 0])
+        if len(self.stack) > PDF_MAX_DEPTH:
+            raise FileTooComplex(
+                "This PDF's structure is nested too deeply to read safely "
+                f"(more than {PDF_MAX_DEPTH} levels)."
+            )
+
+    def close(self, token: bytes, end: int) -> None:
+        if self.stack and self.stack[-1][0] == (token == b">>"):  # else a stray: ignored
+            self.stack.pop()
+            if not self.stack:
+                self.last_dict = (self.opened, end)
+
+    def name(self) -> None:
+        if self.stack and self.stack[-1][0]:
+            self.stack[-1][1] += 1
+            if self.stack[-1][1] > PDF_MAX_NAMES:
+                raise FileTooComplex(
+                    "This PDF has a dictionary too large to read safely "
+                    f"(more than {PDF_MAX_NAMES // 2:,} entries)."
+                )
+
+
+def _pdf_blocks(data: Buffer, inflate: _Inflater) -> Iterator[Buffer]:
+    """Check nesting and dictionary sizes; yield the XMP streams (inflated when compressed)."""
+    nesting = _PdfNesting()
+    pos = 0
+    while (match := _PDF_TOKEN.search(data, pos)) is not None:
+        token, pos = match.group(), match.end()
+        if token in (b"<<", b"["):
+            nesting.open(token, match.start())
+        elif token in (b">>", b"]"):
+            nesting.close(token, pos)
+        elif token[:1] == b"/":
+            nesting.name()
+        elif token.startswith(b"stream"):
+            # stream data is binary: skip it, looking inside only for XMP and packed objects
+            end = data.find(b"endstream", pos)
+            if end < 0:
+                return
+            head = data[nesting.last_dict[0] : nesting.last_dict[1]]
+            yield from _pdf_stream(head, data[pos:end], inflate)
+            pos = end + len(b"endstream")
+        elif token == b"endobj":
+            nesting.stack.clear()  # an unclosed dictionary does not nest the next object
+
+
+def _pdf_stream(head: bytes, body: bytes, inflate: _Inflater) -> Iterator[Buffer]:
+    """An XMP stream's text; the objects packed in a compressed object stream are checked."""
+    compressed = b"/FlateDecode" in head
+    if b"/ObjStm" in head and compressed:
+        yield from _pdf_blocks(inflate(body), inflate)
+    elif b"/Metadata" in head:
+        yield inflate(body) if compressed else body
