@@ -247,3 +247,62 @@ def _pdf_text(key: str, value: str) -> bytes:
     )
     escaped = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
     return b"(" + escaped + b")"
+
+
+# Hostile metadata (tests/unit/test_prescan.py, tests/integration/test_hostile_metadata.py):
+# shapes ExifTool cannot write, so they are put together byte by byte, as an attacker would.
+
+XMP_HEAD = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description rdf:about="" xmlns:z="http://example.com/z/">'
+)
+XMP_TAIL = b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+
+
+def deep_xmp(pairs: int = 5950) -> bytes:
+    """The issue's recipe: 129 KB of XMP nested 2 x 5,950 levels deep (ExifTool 13.59: 68 s)."""
+    opening, closing = b"<z:a><z:b>" * pairs, b"</z:b></z:a>" * pairs
+    return XMP_HEAD + b"<z:t>" + opening + b"x" + closing + b"</z:t>" + XMP_TAIL
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    import struct
+
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_with_segments(*segments: bytes) -> bytes:
+    """A small JPEG drawn by Pillow with `segments` (whole APPn segments) after its SOI."""
+    import io
+
+    out = io.BytesIO()
+    draw((64, 48)).save(out, "JPEG", quality=80)
+    data = out.getvalue()
+    return data[:2] + b"".join(segments) + data[2:]
+
+
+def xmp_segment(packet: bytes) -> bytes:
+    """An APP1 segment holding standard XMP (at most 65,502 bytes of packet)."""
+    return _jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + packet)
+
+
+def extended_xmp_segments(packet: bytes, chunk: int = 65000) -> list[bytes]:
+    """Standard XMP naming `packet` as its extended XMP, then `packet` cut into APP1 chunks
+    (GUID, full length, offset), as Photoshop writes XMP too large for one segment."""
+    import hashlib
+    import struct
+
+    guid = hashlib.md5(packet).hexdigest().upper().encode()  # noqa: S324 - XMP's own choice
+    main = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        b'xmlns:xmpNote="http://ns.adobe.com/xmp/note/" xmpNote:HasExtendedXMP="'
+        + guid
+        + b'"/></rdf:RDF></x:xmpmeta>'
+    )
+    head = b"http://ns.adobe.com/xmp/extension/\0" + guid
+    return [xmp_segment(main)] + [
+        _jpeg_segment(0xE1, head + struct.pack(">II", len(packet), at) + packet[at : at + chunk])
+        for at in range(0, len(packet), chunk)
+    ]

@@ -48,7 +48,7 @@ TIFF_MAX_ENTRIES = 20_000  # a 1,000-page scan has ~15,000; a camera file ~1,000
 BMFF_MAX_ATOMS = 10_000  # atoms inside moov/meta; phones and cameras write a few hundred
 PNG_MAX_TEXT_CHUNKS = 10_000
 PDF_MAX_DEPTH = 32  # PDF writers nest dictionaries and arrays a handful of levels
-PDF_MAX_NAMES = 20_000  # names in one dictionary: 10,000 keys and their values
+PDF_MAX_NAMES = 10_000  # names (keys, and values that are names) in one dictionary
 INFLATE_LIMIT = 64 * 1024 * 1024  # compressed metadata (PNG text, PDF streams) once inflated
 
 _STACK_LIMIT = 4096  # open elements remembered per run; older ones are dropped (see _Markup)
@@ -548,7 +548,7 @@ class _PdfNesting:
             if self.stack[-1][1] > PDF_MAX_NAMES:
                 raise FileTooComplex(
                     "This PDF has a dictionary too large to read safely "
-                    f"(more than {PDF_MAX_NAMES // 2:,} entries)."
+                    f"(more than {PDF_MAX_NAMES:,} keys and names)."
                 )
 
 
