@@ -16,9 +16,10 @@ ServiceError
  |    +-- VerificationFailed  the re-read output still holds what was removed, or lacks what
  |    |                       was written, or no longer decodes: nothing is returned or charged
  |    +-- FileTooComplex      metadata built to cost super-linear parsing time (deep nesting...)
+ |                            or that held ExifTool past its deadline (EngineTimeout)
  +-- QuotaExceeded            the daily plan limit is used up (429)
  +-- ServiceUnavailable       a configured dependency is missing (503)
- +-- EngineFailure            ExifTool failed, hung or died (500, details logged only)
+ +-- EngineFailure            ExifTool failed or died (500, details logged only)
 """
 
 from __future__ import annotations

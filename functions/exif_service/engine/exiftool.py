@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from exif_service.domain.errors import EngineFailure, ServiceUnavailable
+from exif_service.domain.errors import EngineFailure, FileTooComplex, ServiceUnavailable
 from exif_service.domain.tags import check_argument
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,10 @@ class ExifToolResult:
     stderr: str
 
 
-class EngineTimeout(EngineFailure):
-    pass
+class EngineTimeout(FileTooComplex):
+    """ExifTool spent the whole deadline on one file. The worker is replaced and the caller told
+    that their file is the problem (a 422, uncharged), not handed a 500: what holds a worker
+    that long is a file shaped to be slow to parse that engine/prescan.py does not know yet."""
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -135,7 +137,7 @@ class ExifToolProcess:
         )
 
     def execute(self, args: Sequence[str], timeout: float) -> ExifToolResult:
-        """Run one command; raise EngineFailure if the process dies or exceeds `timeout`."""
+        """Run one command; EngineFailure if the process dies, EngineTimeout past `timeout`."""
         if not self.alive:
             self.start()
         proc = self._proc
@@ -166,7 +168,10 @@ class ExifToolProcess:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.kill()
-                    raise EngineTimeout("Processing the file took too long and was stopped.")
+                    raise EngineTimeout(
+                        f"Processing this file took longer than {timeout:g} s and was stopped: "
+                        "its metadata may be damaged or built to be slow to read."
+                    )
                 for key, _ in sel.select(remaining):
                     fd = key.fd
                     chunk = os.read(fd, 65536)
