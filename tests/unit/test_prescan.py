@@ -13,6 +13,7 @@ from tests.support.media import (
     XMP_TAIL,
     deep_xmp,
     draw,
+    exiftool,
     extended_xmp_segments,
     jpeg_with_segments,
     make_bare,
@@ -111,6 +112,18 @@ def test_deep_xmp_in_a_compressed_pdf_metadata_stream_is_refused() -> None:
         b"/Type /Metadata /Subtype /XML /Filter /FlateDecode", zlib.compress(deep_xmp())
     )
     assert refusal(pdf(b"<< /Type /Catalog /Metadata 2 0 R >>", metadata)) == TOO_DEEP
+
+
+def test_deep_xmp_that_exiftool_itself_wrote_into_a_heic_is_refused(tmp_path: Path) -> None:
+    # HEIF keeps its XMP item in the media data box, where the HEIF `meta` box points
+    packet = tmp_path / "deep.xmp"
+    packet.write_bytes(deep_xmp(1500))
+    heic = make_bare("heic", tmp_path / "photo.heic")
+    exiftool("-q", "-m", "-overwrite_original", f"-XMP<={packet}", str(heic))
+    assert b"<z:a><z:b><z:a>" in heic.read_bytes()
+    with pytest.raises(FileTooComplex) as caught:
+        check_file(heic)
+    assert caught.value.message == TOO_DEEP
 
 
 def test_a_deep_svg_is_named_as_xml() -> None:

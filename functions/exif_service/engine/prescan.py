@@ -1,8 +1,8 @@
 """A bounded, linear look at a caller's file before ExifTool parses it.
 
 ExifTool reads ordinary files in well under a second, but a few shapes of metadata cost it
-super-linear time (measured with ExifTool 13.59; figures in the README), and a worker busy for
-the whole deadline is a worker every other request waits for:
+super-linear time (measured with ExifTool 13.59), and a worker busy for the whole deadline is a
+worker every other request waits for:
 
 - XMP nested thousands deep: each element's closing tag is searched for through all of its
   content, so the cost grows with depth x size (129 KB nested 11,900 deep: 68 s).
@@ -108,7 +108,7 @@ def _metadata_blocks(data: Buffer, inflate: _Inflater, tally: _Tally) -> Iterato
     """The parts of the file ExifTool parses, after it reassembles, inflates or decodes them.
 
     Pixel and media data are left out where the format makes that cheap (JPEG scans, PNG IDAT,
-    QuickTime mdat): ExifTool does not parse them, and skipping them keeps this look short.
+    a movie's mdat): ExifTool does not parse them, and skipping them keeps this look short.
     """
     if data.find(b"%PDF-", 0, 1024) >= 0:
         # PDF syntax is full of `<<` and `<hex>`: its XMP streams are found through its objects
@@ -469,9 +469,15 @@ _BMFF_CONTAINERS = frozenset(
 
 
 def _bmff_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
-    """Every top-level atom but the media data, after counting the atoms inside each."""
-    for kind, start, body, end in _atoms(data, 0, len(data)):
-        if kind in (b"mdat", b"free", b"skip", b"wide"):
+    """Every top-level atom but the media data, after counting the atoms inside each.
+
+    HEIF (HEIC, AVIF) keeps its Exif and XMP items in `mdat`, where its top-level `meta` box
+    points: there `mdat` is read too (a still image's is small).
+    """
+    atoms = list(_atoms(data, 0, len(data)))
+    heif = any(kind == b"meta" for kind, *_ in atoms)
+    for kind, start, body, end in atoms:
+        if kind in (b"free", b"skip", b"wide") or (kind == b"mdat" and not heif):
             continue
         _count_atoms(data, kind, body, end, tally)
         yield data[start:end]
