@@ -126,9 +126,23 @@ def test_deep_xmp_that_exiftool_itself_wrote_into_a_heic_is_refused(tmp_path: Pa
     assert caught.value.message == TOO_DEEP
 
 
-def test_a_deep_svg_is_named_as_xml() -> None:
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg">' + b"<g>" * 200 + b"</g>" * 200 + b"</svg>"
-    assert refusal(svg) == (
+def test_deep_markup_in_an_svgs_metadata_is_refused() -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><metadata>' + b"<a>" * 200
+    assert refusal(svg + b"</a>" * 200 + b"</metadata></svg>") == (
+        "This file's SVG metadata is nested too deeply to read safely (more than 100 levels)."
+    )
+
+
+def test_an_svg_drawing_however_deep_or_large_passes_exiftool_reads_only_its_metadata() -> None:
+    groups = b"<g>" * 3000 + b"</g>" * 3000
+    paths = b"".join(b'<path d="M0 0L%d 9" fill="#fff"/>' % i for i in range(30_000))
+    check_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg"><title>t</title>' + groups + paths + b"</svg>"
+    )
+
+
+def test_a_deep_xml_file_is_named_as_xml() -> None:
+    assert refusal(b'<?xml version="1.0"?><doc>' + b"<a>" * 200 + b"</a>" * 200 + b"</doc>") == (
         "This file's XML is nested too deeply to read safely (more than 100 levels)."
     )
 

@@ -53,8 +53,8 @@ INFLATE_LIMIT = 64 * 1024 * 1024  # compressed metadata (PNG text, PDF streams) 
 
 _STACK_LIMIT = 4096  # open elements remembered per run; older ones are dropped (see _Markup)
 
-# What each count may reach in one file, and what the caller is told when it goes beyond;
-# `{what}` names the file's markup ("XMP metadata", or "XML" for an XML or SVG file).
+# What each count may reach in one file (summed over all its blocks), and what the caller is
+# told beyond it; `{what}` names the file's markup ("XMP metadata", "SVG metadata" or "XML").
 _LIMITS: dict[str, tuple[int, str]] = {
     "xmp_work": (XMP_MAX_WORK, "This file's {what} is too large and complex to read safely."),
     "xmp_properties": (
@@ -99,7 +99,8 @@ def check_file(path: Path) -> None:
 
 def check_bytes(data: Buffer) -> None:
     """`check_file` on bytes already in memory (or mapped)."""
-    tally = _Tally(_markup_label(data))
+    what = _markup_label(data)
+    tally = _Tally(what, svg=what == "SVG metadata")
     for block in _metadata_blocks(data, _Inflater(), tally):
         _check_block(block, tally)
 
@@ -137,6 +138,7 @@ class _Tally:
     """What the whole file adds up to, over all its blocks: ExifTool parses every one."""
 
     what: str | None  # how to name the file's markup (None: HTML, not read as XML)
+    svg: bool = False  # the file is an SVG image (see _SVG_READ)
     counts: Counter[str] = field(default_factory=Counter)
     paths: set[int] = field(default_factory=set)  # distinct XMP property paths
 
@@ -181,6 +183,8 @@ class _Inflater:
 _TAG = re.compile(rb"<(/?)([-\w:.\x80-\xff]+)([^<>]*)>")
 _ATTR = re.compile(rb"([-\w:.\x80-\xff]+)\s*=\s*[\"']")
 _LIST_ITEM = b"rdf:li"
+# In an SVG, ExifTool reads only what the root's `metadata`, `title` and `desc` children hold
+_SVG_READ = re.compile(rb"\b(?:metadata|desc|title)$")
 
 
 @dataclass
@@ -191,6 +195,7 @@ class _Open:
     path: int  # hash of the names from the root: ExifTool makes one tag per distinct path
     depth: int
     opened_at: int  # tags seen before it, to count the tags its closing-tag search passes
+    skipped: bool = False  # drawing in an SVG: ExifTool finds its end and does not look inside
     height: int = 0  # levels of closed elements inside it
 
 
@@ -210,9 +215,16 @@ class _Markup:
     tags: int = 0
 
     def open(self, name: bytes, attrs: bytes) -> None:
-        parent = self.stack[-1].path if self.stack else 0
-        element = _Open(name, hash((parent, name)), len(self.stack) + 1, self.tags)
-        for attr in _ATTR.findall(attrs):
+        parent = self.stack[-1] if self.stack else None
+        depth = len(self.stack) + 1
+        skipped = parent is not None and (
+            parent.skipped or (self.tally.svg and depth == 2 and not _SVG_READ.search(name))
+        )
+        path = hash((parent.path if parent else 0, name))
+        element = _Open(name, path, depth, self.tags, skipped)
+        if skipped and attrs.endswith(b"/"):
+            return
+        for attr in [] if skipped else _ATTR.findall(attrs):
             if not attr.startswith(b"xmlns"):
                 self.tally.add_property(hash((element.path, attr)), element.depth + 1)
         if attrs.endswith(b"/"):  # an empty element: closed as it opens
@@ -237,9 +249,12 @@ class _Markup:
             height = max(height, element.height)
             if element.name == name:
                 break
+        if element.skipped and element.depth > 2:
+            return  # inside an SVG drawing ExifTool skipped as a whole
         # ExifTool searched every tag inside for this closing tag
         self.tally.add("xmp_work", self.tags - element.opened_at)
-        self._closed(element, height + 1)
+        if not element.skipped:
+            self._closed(element, height + 1)
 
     def _closed(self, element: _Open, height: int) -> None:
         if height > XMP_MAX_DEPTH:
@@ -283,7 +298,10 @@ def _markup_label(data: Buffer) -> str | None:
         return "XMP metadata"  # a binary file: its markup is embedded XMP
     if re.match(rb"\s*(?:<!doctype\s+html|<html)", head, re.IGNORECASE):
         return None
-    return "XMP metadata" if b"xmpmeta" in head or b"rdf:RDF" in head else "XML"
+    if b"xmpmeta" in head or b"rdf:RDF" in head:
+        return "XMP metadata"
+    # ExifTool's own test: a DOCTYPE naming svg, or an <svg> element in the first bytes
+    return "SVG metadata" if re.search(rb"<!DOCTYPE\s+svg|<svg[\s>]", head) else "XML"
 
 
 # ExifTool converts XMP stored as UTF-16 or UTF-32 before parsing it: a block that opens with
