@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,7 @@ def test_s3_upload_of_deep_xmp_fails_its_job_with_the_reason_and_gives_the_image
     stack: V1Stack, operation: str
 ) -> None:
     from exif_service.domain.plans import usage_day
+    from exif_service.services.runtime import engine_pool
     from exif_service.services.uploads import process_upload
     from exif_service.store import usage
     from exif_service.store.aws import client as aws_client
@@ -215,7 +217,7 @@ def test_s3_upload_of_deep_xmp_fails_its_job_with_the_reason_and_gives_the_image
     aws_client("s3").put_object(Bucket=settings.bucket, Key=key, Body=HOSTILE["extended-xmp.jpg"])
 
     started = time.monotonic()
-    job = process_upload(key, Blobs(settings.bucket), settings)
+    job = process_upload(engine_pool(), key, Blobs(settings.bucket), settings)
     assert time.monotonic() - started < DEADLINE_S
 
     assert job is not None
@@ -257,18 +259,31 @@ def test_cli_remove_refuses_deep_xmp_and_writes_nothing(
     assert not out.exists()
 
 
+@contextmanager
+def _own_pool(stack: V1Stack, size: int, timeout: float) -> Iterator[None]:
+    """The app's routes run on a pool of this size and deadline (a dependency override)."""
+    from exif_service.engine.exiftool import ExifToolPool
+    from exif_service.services.runtime import engine_pool
+
+    settings = get_settings()
+    pool = ExifToolPool(settings.perl_path, settings.exiftool_path, size=size, timeout=timeout)
+    pool.start(settings.exiftool_min_version)
+    pool.warm()
+    overrides = stack.client.app.dependency_overrides  # type: ignore[attr-defined]
+    overrides[engine_pool] = lambda: pool
+    try:
+        yield
+    finally:
+        overrides.pop(engine_pool, None)
+        pool.close()
+
+
 @pytest.fixture
-def two_workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def two_workers(stack: V1Stack) -> Iterator[None]:
     """A pool of two ExifTool workers whatever the machine, as on a 2-vCPU Lambda: two hostile
     files would hold every worker if they reached ExifTool."""
-    from exif_service.engine.exiftool import get_pool, shutdown_pool
-
-    monkeypatch.setenv("EXIF_SERVICE_EXIFTOOL_POOL_SIZE", "2")
-    get_settings.cache_clear()
-    shutdown_pool()
-    get_pool().warm()
-    yield
-    shutdown_pool()  # the next test starts the usual pool
+    with _own_pool(stack, size=2, timeout=30.0):
+        yield
 
 
 def test_normal_extract_finishes_within_two_seconds_while_two_deep_xmp_files_are_in_flight(
@@ -320,15 +335,9 @@ def test_normal_extract_finishes_within_two_seconds_while_two_deep_xmp_files_are
 
 
 @pytest.fixture
-def one_second_deadline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from exif_service.engine.exiftool import get_pool, shutdown_pool
-
-    monkeypatch.setenv("EXIF_SERVICE_EXIFTOOL_TIMEOUT_S", "1")
-    get_settings.cache_clear()
-    shutdown_pool()
-    get_pool().warm()
-    yield
-    shutdown_pool()
+def one_second_deadline(stack: V1Stack) -> Iterator[None]:
+    with _own_pool(stack, size=1, timeout=1.0):
+        yield
 
 
 def slow_pdf(values: int = 4000, depth: int = 30) -> bytes:

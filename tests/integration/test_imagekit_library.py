@@ -420,12 +420,12 @@ def test_record_whose_stored_object_vanished_is_404_not_500(
 def test_storage_failure_is_a_500_in_the_envelope_with_a_request_id_only(
     client: TestClient, pro_user: KeyedUser, pictures: Path
 ) -> None:
-    from exif_service.api.deps import get_blobs
+    from exif_service.services.runtime import file_store
     from exif_service.store.blobs import Blobs
 
     mine = upload(client, pro_user.key, pictures / "seed1.jpg")
     app: Any = client.app
-    app.dependency_overrides[get_blobs] = lambda: Blobs(bucket="no-such-bucket-here")
+    app.dependency_overrides[file_store] = lambda: Blobs(bucket="no-such-bucket-here")
     try:
         r = client.get(f"/v1/files/{mine['fileId']}/metadata", headers=basic(pro_user.key))
     finally:

@@ -182,7 +182,7 @@ def test_geotag_leaves_no_old_position_in_any_group(tmp_path: Path) -> None:
     )
     point = GeoPoint(-33.8688, 151.2093)
     local = LocalFile(path=src, file_name="in.jpg", size=src.stat().st_size)
-    out = write_operation(geo_assignments(point), EditMode.APPEND, point)(local)
+    out = write_operation(get_pool(), geo_assignments(point), EditMode.APPEND, point)(local)
     record = json.loads(exiftool("-j", "-a", "-G1", "-n", "-*GPS*", str(out.path)))[0]
     coordinates = {k: v for k, v in record.items() if "Latitude" in k or "Longitude" in k}
     assert coordinates

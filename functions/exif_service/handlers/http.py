@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from mangum import Mangum
 
 from exif_service.observability import logger, metrics, tracer
+from exif_service.services.runtime import engine_pool
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # path segments that are ids rather than names: folded so metric dimensions stay few
@@ -27,9 +28,7 @@ def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
     from exif_service.api.app import create_app
 
     if engine:
-        from exif_service.engine.exiftool import get_pool
-
-        get_pool().warm()
+        engine_pool().warm()  # in the init phase, not the first request
     adapter = Mangum(create_app(*routers), lifespan="off")
 
     # capture_response=False: responses may carry the caller's file, which never goes to traces

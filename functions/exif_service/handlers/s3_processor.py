@@ -12,13 +12,13 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from exif_service.engine.exiftool import get_pool
 from exif_service.observability import logger, metrics, tracer
+from exif_service.services.runtime import engine_pool, file_store
 from exif_service.settings import get_settings
 from exif_service.store.bind import bind_models
 
 bind_models(get_settings())
-get_pool().warm()
+engine_pool().warm()
 
 
 @tracer.capture_lambda_handler(capture_response=False)
@@ -29,10 +29,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     from exif_service.api.v1.schemas import present_job
     from exif_service.services.callbacks import deliver
     from exif_service.services.uploads import process_upload
-    from exif_service.store.blobs import Blobs
 
     settings = get_settings()
-    blobs = Blobs(settings.bucket)
+    blobs = file_store()
     processed = skipped = 0
     for record in S3Event(event).records:
         key = unquote_plus(record.s3.get_object.key)
@@ -40,7 +39,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             skipped += 1
             continue
         started = time.perf_counter()
-        job = process_upload(key, blobs, settings)
+        job = process_upload(engine_pool(), key, blobs, settings)
         if job is None:
             skipped += 1
             continue

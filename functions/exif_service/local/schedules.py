@@ -36,12 +36,12 @@ def purge_job(now: datetime) -> dict[str, Any]:
 
 def uploads_job(now: datetime) -> dict[str, Any]:
     """Process files uploaded to `uploads/` (on AWS the S3 event does this)."""
+    from exif_service.services.runtime import engine_pool, file_store
     from exif_service.services.uploads import process_pending_uploads
     from exif_service.settings import get_settings
-    from exif_service.store.blobs import Blobs
 
-    settings = get_settings()
-    return {"processed": process_pending_uploads(Blobs(settings.bucket), settings)}
+    processed = process_pending_uploads(engine_pool(), file_store(), get_settings())
+    return {"processed": processed}
 
 
 def next_midnight(now: datetime) -> datetime:

@@ -37,7 +37,7 @@ from exif_service.domain.fields import (
 )
 from exif_service.domain.report import MetadataReport
 from exif_service.domain.tags import TagName
-from exif_service.engine.exiftool import get_pool
+from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import (
     StripKeep,
     WriteTag,
@@ -79,24 +79,30 @@ class Download:
 
 
 def view_metadata(
-    source: Source, subject: str, limit: int, *, structures: bool = False
+    pool: ExifToolPool, source: Source, subject: str, limit: int, *, structures: bool = False
 ) -> tuple[MetadataReport, GeoPoint | None]:
     """The file's report (with its XMP structures if asked) and position, charged to `subject`."""
     with charge(subject, limit), materialize(source) as local:
-        pool = get_pool()
         report = read_metadata(pool, local.path, file_name=local.file_name, structures=structures)
         return report, signed_gps(read_numeric(pool, local.path))
 
 
-def strip_operation(local: LocalFile) -> Output:
+def strip_operation(pool: ExifToolPool) -> Operation:
     """Everything but the colour profile and orientation removed (as v1 remove), verified."""
-    dst = _output_path(local)
-    result = strip_metadata(get_pool(), local.path, dst, StripKeep.SAFE)
-    return Output(dst, result.mime_type, result.kept)
+
+    def run(local: LocalFile) -> Output:
+        dst = _output_path(local)
+        result = strip_metadata(pool, local.path, dst, StripKeep.SAFE)
+        return Output(dst, result.mime_type, result.kept)
+
+    return run
 
 
 def write_operation(
-    assignments: Sequence[Assignment], mode: EditMode, position: GeoPoint | None = None
+    pool: ExifToolPool,
+    assignments: Sequence[Assignment],
+    mode: EditMode,
+    position: GeoPoint | None = None,
 ) -> Operation:
     """An operation writing `assignments` where the file's format keeps them, then verified.
 
@@ -105,7 +111,6 @@ def write_operation(
     """
 
     def run(local: LocalFile) -> Output:
-        pool = get_pool()
         facts = quick_facts(pool, local.path)
         tags = _write_tags(fit(list(assignments), container_for(facts.file_type)))
         dst = _output_path(local)

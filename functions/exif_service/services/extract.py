@@ -7,28 +7,30 @@ from datetime import UTC, datetime
 
 from exif_service.domain.errors import NotFound
 from exif_service.domain.jobs import Job, JobStatus, Operation
-from exif_service.engine.exiftool import get_pool
+from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import read_metadata
 from exif_service.services.sources import LocalFile
 from exif_service.store.blobs import Blobs
 from exif_service.store.jobs import get_job, save_job
 
 
-def extract_file(local: LocalFile, owner_id: str | None, blobs: Blobs) -> Job:
+def extract_file(pool: ExifToolPool, local: LocalFile, owner_id: str | None, blobs: Blobs) -> Job:
     """Read the file's metadata, store it as a completed extraction, and return it."""
-    job = run_extraction(local, str(uuid.uuid4()), owner_id)
+    job = run_extraction(pool, local, str(uuid.uuid4()), owner_id)
     save_job(job, blobs)
     return job
 
 
-def run_extraction(local: LocalFile, job_uuid: str, owner_id: str | None) -> Job:
+def run_extraction(
+    pool: ExifToolPool, local: LocalFile, job_uuid: str, owner_id: str | None
+) -> Job:
     """The completed extraction job of a local file (not stored yet)."""
     # The file is not kept, so a later lookup with `?struct=true` can only answer from the
     # record: the structured XMP group is read now (one extra XMP-only read, about 3 ms warm,
     # for files with XMP) and stored beside the flat groups only when it reads differently
     # (structures, or one-item lists the flat form shows as a value). It lives in the same
     # report document, so store/jobs.py's spill to S3 covers both when they outgrow an item.
-    report = read_metadata(get_pool(), local.path, file_name=local.file_name, structures=True)
+    report = read_metadata(pool, local.path, file_name=local.file_name, structures=True)
     return Job(
         uuid=job_uuid,
         operation=Operation.EXTRACT,

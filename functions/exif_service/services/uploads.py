@@ -26,6 +26,7 @@ from exif_service.domain.errors import (
     ServiceUnavailable,
 )
 from exif_service.domain.jobs import Job, JobStatus, Operation
+from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import StripKeep
 from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
@@ -103,7 +104,7 @@ def upload_key(job_uuid: str, operation: Operation, keep: StripKeep, file_name: 
     return f"{UPLOAD_PREFIX}{job_uuid}/{mode}.{safe_extension(file_name)}"
 
 
-def process_upload(key: str, blobs: Blobs, settings: Settings) -> Job | None:
+def process_upload(pool: ExifToolPool, key: str, blobs: Blobs, settings: Settings) -> Job | None:
     """Run the engine on an uploaded file and record the outcome.
 
     None when there is nothing to do: a key that is not an upload of ours, or a job that has
@@ -118,7 +119,7 @@ def process_upload(key: str, blobs: Blobs, settings: Settings) -> Job | None:
         log.info("upload event for a job that is not processing; nothing to do")
         return None
     keep = StripKeep.NONE if match.group(2) == "none" else StripKeep.SAFE
-    done = _run(job, key, keep, blobs, settings)
+    done = _run(pool, job, key, keep, blobs, settings)
     if done is None or not finish_job(done, blobs, expected=JobStatus.PROCESSING):
         return None
     if done.status is JobStatus.COMPLETED:
@@ -128,7 +129,9 @@ def process_upload(key: str, blobs: Blobs, settings: Settings) -> Job | None:
     return done
 
 
-def _run(job: Job, key: str, keep: StripKeep, blobs: Blobs, settings: Settings) -> Job | None:
+def _run(
+    pool: ExifToolPool, job: Job, key: str, keep: StripKeep, blobs: Blobs, settings: Settings
+) -> Job | None:
     with workspace() as workdir:
         path = workdir / f"input.{safe_extension(job.file_name)}"
         try:
@@ -145,18 +148,18 @@ def _run(job: Job, key: str, keep: StripKeep, blobs: Blobs, settings: Settings) 
             # the upload skipped materialize(): the same look before ExifTool parses it
             check_file(local.path)
             if job.operation is Operation.EXTRACT:
-                done = run_extraction(local, job.uuid, job.owner_id)
+                done = run_extraction(pool, local, job.uuid, job.owner_id)
             else:
-                done = run_removal(local, job.uuid, job.owner_id, blobs, keep)
+                done = run_removal(pool, local, job.uuid, job.owner_id, blobs, keep)
         except ServiceError as exc:
             log.info("upload %s failed: %s", job.uuid, exc.message)
             return replace(job, status=JobStatus.FAILED, error=exc.message)
     return replace(done, created_at=job.created_at, callback_url=job.callback_url)
 
 
-def process_pending_uploads(blobs: Blobs, settings: Settings) -> int:
+def process_pending_uploads(pool: ExifToolPool, blobs: Blobs, settings: Settings) -> int:
     """Process every upload still waiting (the local server's stand-in for the S3 event)."""
     done = 0
     for key in list(blobs.keys(UPLOAD_PREFIX)):
-        done += process_upload(key, blobs, settings) is not None
+        done += process_upload(pool, key, blobs, settings) is not None
     return done

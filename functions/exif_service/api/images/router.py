@@ -16,7 +16,7 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
-from exif_service.api.deps import BlobsDep, SettingsDep, StructuredDep
+from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.images.deps import (
     AdminAccount,
     BulkUpload,
@@ -65,26 +65,34 @@ INLINE_RESPONSE_LIMIT = 4 * 1024 * 1024
 
 @images_router.post("/api/images/view-exif")
 def view_exif(
-    request: Request, structured: StructuredDep, source: FileOrUrl, settings: SettingsDep
+    request: Request,
+    structured: StructuredDep,
+    source: FileOrUrl,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
     """Every tag of a file (or a public URL) as a flat object, and its position (public)."""
     subject = ip_subject(client_ip(request))
     report, gps = view_metadata(
-        source, subject, settings.public_daily_limit_per_ip, structures=structured
+        pool, source, subject, settings.public_daily_limit_per_ip, structures=structured
     )
     return JSONResponse(present_view(report, gps, structured=structured))
 
 
 @images_router.post("/api/images/edit-exif")
 def edit_exif(
-    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+    account: ImagesAccount,
+    upload: SingleUpload,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Response:
     """Title, description, author, keywords, rights and licensing in EXIF, IPTC and XMP."""
     mode = parse_mode(upload.get("mode"))
     assignments = form_assignments(
         EDIT_FIELDS, upload.fields, allow_empty=mode is EditMode.OVERWRITE
     )
-    operation = write_operation(assignments, mode)
+    operation = write_operation(pool, assignments, mode)
     result = process_one(
         account, "edit-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
@@ -93,11 +101,15 @@ def edit_exif(
 
 @images_router.post("/api/images/seo-exif")
 def seo_exif(
-    account: AdminAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+    account: AdminAccount,
+    upload: SingleUpload,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Response:
     """Author, title, description, place, keywords, category and URL, all required (admins)."""
     operation = write_operation(
-        form_assignments(SEO_FIELDS, upload.fields, required=True), EditMode.APPEND
+        pool, form_assignments(SEO_FIELDS, upload.fields, required=True), EditMode.APPEND
     )
     result = process_one(
         account, "seo-exif", upload.file, operation, blobs, upload.get("webFileName")
@@ -107,11 +119,17 @@ def seo_exif(
 
 @images_router.post("/api/images/advanced-edit")
 def advanced_edit(
-    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+    account: ImagesAccount,
+    upload: SingleUpload,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Response:
     """Any writable tag by name, from the `fields` JSON object."""
     operation = write_operation(
-        advanced_assignments(_fields_json(upload.get("fields"))), parse_mode(upload.get("mode"))
+        pool,
+        advanced_assignments(_fields_json(upload.get("fields"))),
+        parse_mode(upload.get("mode")),
     )
     result = process_one(
         account, "advanced-edit", upload.file, operation, blobs, upload.get("webFileName")
@@ -121,11 +139,15 @@ def advanced_edit(
 
 @images_router.post("/api/images/geo-exif")
 def geo_exif(
-    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+    account: ImagesAccount,
+    upload: SingleUpload,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Response:
     """GPS position (and altitude) in EXIF and XMP."""
     point = parse_geo(upload.get("latitude"), upload.get("longitude"), upload.get("altitude"))
-    operation = write_operation(geo_assignments(point), EditMode.APPEND, point)
+    operation = write_operation(pool, geo_assignments(point), EditMode.APPEND, point)
     result = process_one(
         account, "geo-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
@@ -134,20 +156,30 @@ def geo_exif(
 
 @images_router.post("/api/images/strip-exif")
 def strip_exif(
-    account: ImagesAccount, upload: SingleUpload, blobs: BlobsDep, settings: SettingsDep
+    account: ImagesAccount,
+    upload: SingleUpload,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Response:
     """The image without its metadata (colour profile and orientation kept)."""
-    result = process_one(account, "strip-exif", upload.file, strip_operation, blobs)
+    result = process_one(account, "strip-exif", upload.file, strip_operation(pool), blobs)
     return file_response(result, blobs, settings)
 
 
 @images_router.post("/api/images/advanced-edit-bulk")
 def advanced_edit_bulk(
-    account: ImagesAccount, upload: BulkUpload, blobs: BlobsDep, settings: SettingsDep
+    account: ImagesAccount,
+    upload: BulkUpload,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Response:
     """The same tags written to up to 20 images, returned as a ZIP (Pro)."""
     operation = write_operation(
-        advanced_assignments(_fields_json(upload.get("fields"))), parse_mode(upload.get("mode"))
+        pool,
+        advanced_assignments(_fields_json(upload.get("fields"))),
+        parse_mode(upload.get("mode")),
     )
     archive = process_bulk(account, "advanced-edit", upload.files, operation, blobs)
     return zip_response(archive, "edited-images.zip", blobs, settings)
@@ -155,10 +187,14 @@ def advanced_edit_bulk(
 
 @images_router.post("/api/images/strip-exif-bulk")
 def strip_exif_bulk(
-    account: ImagesAccount, upload: BulkUpload, blobs: BlobsDep, settings: SettingsDep
+    account: ImagesAccount,
+    upload: BulkUpload,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> Response:
     """Up to 20 images without their metadata, returned as a ZIP (Pro)."""
-    archive = process_bulk(account, "strip-exif", upload.files, strip_operation, blobs)
+    archive = process_bulk(account, "strip-exif", upload.files, strip_operation(pool), blobs)
     return zip_response(archive, "cleaned-images.zip", blobs, settings)
 
 

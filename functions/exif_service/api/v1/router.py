@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from exif_service.api.auth import api_account, v1_key
-from exif_service.api.deps import BlobsDep, SettingsDep, StructuredDep
+from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.inputs import file_or_url
 from exif_service.api.v1.errors import V1Route
 from exif_service.api.v1.schemas import present_job, verification
@@ -42,11 +42,15 @@ download_router = APIRouter(route_class=V1Route, tags=["v1"])
 
 @extract_router.post("/api/v1/extract")
 def extract(
-    owner: KeyOwner, structured: StructuredDep, source: FileOrUrl, blobs: BlobsDep
+    owner: KeyOwner,
+    structured: StructuredDep,
+    source: FileOrUrl,
+    blobs: BlobsDep,
+    pool: PoolDep,
 ) -> JSONResponse:
     """Extract every metadata tag of an uploaded file or a URL, synchronously."""
     with charge_account(owner), materialize(source) as local:
-        job = extract_file(local, owner.user_id, blobs)
+        job = extract_file(pool, local, owner.user_id, blobs)
     return JSONResponse(present_job(job, structured=structured))
 
 
@@ -72,13 +76,14 @@ def remove(
     owner: KeyOwner,
     source: FileOrUrl,
     blobs: BlobsDep,
+    pool: PoolDep,
     settings: SettingsDep,
     keep: str = "safe",
 ) -> JSONResponse:
     """Strip all metadata (keeping colour profile and orientation unless `keep=none`)."""
     mode = StripKeep.NONE if keep == "none" else StripKeep.SAFE
     with charge_account(owner), materialize(source) as local:
-        job = remove_metadata(local, owner.user_id, blobs, mode)
+        job = remove_metadata(pool, local, owner.user_id, blobs, mode)
     base = (settings.public_base_url or str(request.base_url)).rstrip("/")
     body = {
         "success": True,
