@@ -177,12 +177,12 @@ def test_results_too_big_for_a_lambda_response_redirect_to_the_bucket(
 ) -> None:
     import requests
 
-    from exif_service.api.images import router
+    from exif_service.api import delivery
     from exif_service.settings import get_settings
 
     monkeypatch.setenv("EXIF_SERVICE_DOWNLOAD_REDIRECTS", "true")
     get_settings.cache_clear()
-    monkeypatch.setattr(router, "INLINE_RESPONSE_LIMIT", 1000)
+    monkeypatch.setattr(delivery, "INLINE_RESPONSE_LIMIT", 1000)
     data = photo.read_bytes()
     single = client.post(
         "/api/images/strip-exif",

@@ -254,16 +254,20 @@ for line in sys.stdin:
 
 
 @pytest.fixture
-def dying_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from exif_service.engine import exiftool
+def dying_engine(stack: V1Stack, tmp_path: Path) -> Iterator[Path]:
+    """The app's routes run on an ExifTool that dies on every file (a dependency override)."""
+    from exif_service.engine.exiftool import ExifToolPool
+    from exif_service.services.runtime import engine_pool
 
     script = tmp_path / "secret-engine-dir" / "exiftool"
     script.parent.mkdir()
     script.write_text(DYING_EXIFTOOL)
-    pool = exiftool.ExifToolPool(sys.executable, script, size=1, timeout=10.0)
+    pool = ExifToolPool(sys.executable, script, size=1, timeout=10.0)
     pool.start(13.50)
-    monkeypatch.setattr(exiftool, "_pool", pool)
+    overrides = stack.client.app.dependency_overrides  # type: ignore[attr-defined]
+    overrides[engine_pool] = lambda: pool
     yield script
+    overrides.pop(engine_pool, None)
     pool.close()
 
 

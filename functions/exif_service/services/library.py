@@ -9,26 +9,25 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from exif_service.domain.errors import BadRequest, NotFound
+from exif_service.domain.library import LibraryEntry, MediaReading
 from exif_service.domain.phash import is_phash, phash_distance
-from exif_service.engine.exiftool import get_pool
-from exif_service.engine.operations import NumericTag, read_exif_block, read_numeric_tags
-from exif_service.engine.pixels import PixelFacts, inspect_image, stored_exif_from_block
+from exif_service.engine.exiftool import ExifToolPool
+from exif_service.engine.operations import read_exif_block, read_numeric_tags
+from exif_service.engine.pixels import inspect_image, stored_exif_from_block
 from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.settings import get_settings
 from exif_service.store import library as store
 from exif_service.store.blobs import Blobs
-from exif_service.store.library import LibraryEntry
 
 MAX_LIST = 1000
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -39,40 +38,6 @@ _CONTENT_PATH = re.compile(r"(?:^|/)v1/files/([A-Za-z0-9]{1,64})/content/?$")
 
 
 @dataclass(frozen=True)
-class MediaReading:
-    """What the engine saw in one file: ExifTool's tags, and pixel facts for pictures."""
-
-    tags: tuple[NumericTag, ...]
-    pixels: PixelFacts | None
-    size: int
-    # EXIF values as the file stores them, by directory and tag id (see engine/pixels.py)
-    stored_exif: Mapping[str, Mapping[int, Any]] = field(default_factory=dict)
-
-    def value(self, group0: str, name: str) -> object:
-        for tag in self.tags:
-            if tag.group0 == group0 and tag.name == name:
-                return tag.value
-        return None
-
-    @property
-    def mime(self) -> str:
-        return str(self.value("File", "MIMEType") or "application/octet-stream")
-
-    @property
-    def is_image(self) -> bool:
-        return self.mime.startswith("image/")
-
-    @property
-    def dimensions(self) -> tuple[int | None, int | None]:
-        """(width, height) as stored, from the decoder or else from ExifTool."""
-        if self.pixels is not None:
-            return self.pixels.width, self.pixels.height
-        width = _first_int(self, "ImageWidth")
-        height = _first_int(self, "ImageHeight")
-        return width, height
-
-
-@dataclass(frozen=True)
 class UploadOptions:
     file_name: str
     folder: str = "/"
@@ -80,9 +45,8 @@ class UploadOptions:
     unique_name: bool = True
 
 
-def read_media(path: Path, size: int) -> MediaReading:
+def read_media(pool: ExifToolPool, path: Path, size: int) -> MediaReading:
     """Run ExifTool and (for pictures Pillow decodes) the pixel inspection on one file."""
-    pool = get_pool()
     tags = read_numeric_tags(pool, path)
     pixels = inspect_image(path, get_settings().max_image_pixels)
     stored = pixels.stored_exif if pixels else {}
@@ -94,10 +58,10 @@ def read_media(path: Path, size: int) -> MediaReading:
 
 
 def upload_file(
-    local: LocalFile, owner_id: str, options: UploadOptions, blobs: Blobs
+    pool: ExifToolPool, local: LocalFile, owner_id: str, options: UploadOptions, blobs: Blobs
 ) -> tuple[LibraryEntry, MediaReading]:
     """Read the file, keep it in the owner's library, and return its record and reading."""
-    reading = read_media(local.path, local.size)
+    reading = read_media(pool, local.path, local.size)
     name = library_name(options.file_name, unique=options.unique_name)
     folder = normalise_folder(options.folder)
     file_path = f"{folder}{name}"
@@ -179,21 +143,23 @@ def shared_file(file_id: str, owner_id: str | None, token: str | None) -> Librar
     raise NotFound("The requested file does not exist.")
 
 
-def library_file_metadata(owner_id: str, file_id: str, blobs: Blobs) -> MediaReading:
+def library_file_metadata(
+    pool: ExifToolPool, owner_id: str, file_id: str, blobs: Blobs
+) -> MediaReading:
     entry = file_details(owner_id, file_id)
     with _stored_copy(entry, blobs) as local:
-        return read_media(local.path, local.size)
+        return read_media(pool, local.path, local.size)
 
 
-def url_metadata(owner_id: str, url: str, blobs: Blobs) -> MediaReading:
+def url_metadata(pool: ExifToolPool, owner_id: str, url: str, blobs: Blobs) -> MediaReading:
     """Metadata of a URL: one of the owner's library files is read from the store, anything
     else is downloaded through the SSRF-safe fetcher."""
     own = own_library_file(owner_id, url)
     if own is not None:
         with _stored_copy(own, blobs) as local:
-            return read_media(local.path, local.size)
+            return read_media(pool, local.path, local.size)
     with materialize(Source(url=url)) as local:
-        return read_media(local.path, local.size)
+        return read_media(pool, local.path, local.size)
 
 
 def own_library_file(owner_id: str, url: str) -> LibraryEntry | None:
@@ -273,11 +239,4 @@ def _by_path(owner_id: str, file_path: str) -> LibraryEntry | None:
     for entry in store.user_entries(owner_id):
         if entry.file_path == file_path:
             return entry
-    return None
-
-
-def _first_int(reading: MediaReading, name: str) -> int | None:
-    for tag in reading.tags:
-        if tag.name == name and isinstance(tag.value, int | float) and tag.value > 0:
-            return int(tag.value)
     return None

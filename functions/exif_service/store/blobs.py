@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -15,12 +13,6 @@ from exif_service.settings import get_settings
 from exif_service.store.aws import client
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
-
-
-def content_disposition(file_name: str) -> str:
-    """An attachment header keeping the caller's name, safe for any characters in it."""
-    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", file_name).strip() or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 class Blobs:
@@ -66,13 +58,14 @@ class Blobs:
             raise
         yield from body.iter_chunks(chunk_size)
 
-    def presigned_get(self, key: str, file_name: str, content_type: str, ttl: int) -> str:
+    def presigned_get(self, key: str, disposition: str, content_type: str, ttl: int) -> str:
+        """A short-lived GET URL whose response carries `disposition` and `content_type`."""
         url: str = self.s3.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentDisposition": content_disposition(file_name),
+                "ResponseContentDisposition": disposition,
                 "ResponseContentType": content_type,
             },
             ExpiresIn=ttl,

@@ -7,14 +7,14 @@ it shareable (an <img> tag, a colleague) without the API key, and the owner can 
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
-from exif_service.api.deps import BlobsDep, SettingsDep
+from exif_service.api.delivery import kept_file, public_base
+from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep
 from exif_service.api.imagekit.deps import KeyOwner, OptionalKeyOwner, UploadFormDep
 from exif_service.api.imagekit.errors import ImageKitRoute
 from exif_service.api.imagekit.schemas import (
@@ -24,29 +24,33 @@ from exif_service.api.imagekit.schemas import (
     present_upload,
 )
 from exif_service.domain.errors import BadRequest
+from exif_service.domain.library import LibraryEntry
 from exif_service.services import library
 from exif_service.services.quota import charge_account
 from exif_service.services.sources import materialize
 from exif_service.settings import Settings
-from exif_service.store.blobs import content_disposition
-from exif_service.store.library import LibraryEntry
 
 imagekit_router = APIRouter(route_class=ImageKitRoute, tags=["imagekit"])
 
 
 def file_url(request: Request, settings: Settings, entry: LibraryEntry) -> str:
     """The shareable address of a library file on this server."""
-    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    base = public_base(request, settings)
     return f"{base}/v1/files/{entry.file_id}/content?token={quote(entry.url_token, safe='')}"
 
 
 @imagekit_router.post("/api/v1/files/upload")
 def upload(
-    request: Request, owner: KeyOwner, form: UploadFormDep, blobs: BlobsDep, settings: SettingsDep
+    request: Request,
+    owner: KeyOwner,
+    form: UploadFormDep,
+    blobs: BlobsDep,
+    pool: PoolDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
     """Keep a file (binary, base64 or URL) in the caller's media library."""
     with charge_account(owner), materialize(form.source) as local:
-        entry, reading = library.upload_file(local, owner.user_id, form.options, blobs)
+        entry, reading = library.upload_file(pool, local, owner.user_id, form.options, blobs)
     url = file_url(request, settings, entry)
     return JSONResponse(present_upload(entry, url, reading, form.response_fields))
 
@@ -83,21 +87,21 @@ def delete_file(file_id: str, owner: KeyOwner, blobs: BlobsDep) -> Response:
 
 
 @imagekit_router.get("/v1/files/{file_id}/metadata")
-def file_metadata(file_id: str, owner: KeyOwner, blobs: BlobsDep) -> JSONResponse:
+def file_metadata(file_id: str, owner: KeyOwner, blobs: BlobsDep, pool: PoolDep) -> JSONResponse:
     """The metadata object of one of the caller's files."""
     library.file_details(owner.user_id, file_id)  # a missing file costs no quota
     with charge_account(owner):
-        reading = library.library_file_metadata(owner.user_id, file_id, blobs)
+        reading = library.library_file_metadata(pool, owner.user_id, file_id, blobs)
     return JSONResponse(present_metadata(reading))
 
 
 @imagekit_router.get("/v1/metadata")
-def url_metadata(owner: KeyOwner, blobs: BlobsDep, url: str = "") -> JSONResponse:
+def url_metadata(owner: KeyOwner, blobs: BlobsDep, pool: PoolDep, url: str = "") -> JSONResponse:
     """The metadata object of a URL: a library file of the caller's, or any public URL."""
     if not url.strip():
         raise BadRequest("Missing url parameter.")
     with charge_account(owner):
-        reading = library.url_metadata(owner.user_id, url.strip(), blobs)
+        reading = library.url_metadata(pool, owner.user_id, url.strip(), blobs)
     return JSONResponse(present_metadata(reading))
 
 
@@ -111,23 +115,20 @@ def file_content(
 ) -> Response:
     """The stored file itself, for its owner or whoever holds its `url`."""
     entry = library.shared_file(file_id, owner.user_id if owner else None, token)
-    if settings.download_redirects:
-        presigned = blobs.presigned_get(
-            entry.s3_key, entry.name, entry.mime, settings.presign_ttl_s
-        )
-        return RedirectResponse(presigned, status_code=302)
     headers = {
         "Cache-Control": "private, max-age=300",
         # the file is the caller's, served from the API's own origin: never let it run script
         "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
         "X-Content-Type-Options": "nosniff",
     }
-    if not _safe_inline(entry.mime):
-        headers["Content-Disposition"] = content_disposition(entry.name)
-    chunks = blobs.stream(entry.s3_key)
-    first = next(chunks, b"")  # a missing object fails here, as a 404, not mid-response
-    return StreamingResponse(
-        itertools.chain([first], chunks), media_type=entry.mime, headers=headers
+    return kept_file(
+        entry.s3_key,
+        entry.name,
+        entry.mime,
+        blobs,
+        settings,
+        attachment=not _safe_inline(entry.mime),
+        headers=headers,
     )
 
 

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from exif_service.api.delivery import kept_file
 from exif_service.api.deps import BlobsDep, SettingsDep
 from exif_service.api.images.deps import AdminAccount
 from exif_service.api.images.errors import ImagesRoute
-from exif_service.api.images.router import stored_file_response
 from exif_service.api.images.schemas import admin_files_html
 from exif_service.services.history import admin_files, any_file, parse_status_filter
 from exif_service.services.retention import run_purge
@@ -40,7 +40,8 @@ def download_file(
     file_id: str, admin: AdminAccount, blobs: BlobsDep, settings: SettingsDep
 ) -> Response:
     """Any stored file, until the purge has removed it."""
-    return stored_file_response(any_file(file_id), blobs, settings)
+    item = any_file(file_id)
+    return kept_file(item.s3_key, item.file_name, item.content_type, blobs, settings)
 
 
 @admin_router.post("/api/admin/files/purge")

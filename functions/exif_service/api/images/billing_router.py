@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from exif_service.api.delivery import public_base
 from exif_service.api.deps import SettingsDep
 from exif_service.api.images.auth_router import iso_z
 from exif_service.api.images.errors import ImagesRoute
@@ -25,10 +26,11 @@ RawBody = Annotated[bytes, Depends(raw_body)]
 
 
 def _site_url(request: Request, settings: SettingsDep) -> str:
-    if settings.public_base_url:
-        return settings.public_base_url.rstrip("/")
-    scheme = "https" if is_https(request) else "http"
-    return f"{scheme}://{request.headers.get('host') or request.url.netloc}"
+    base = public_base(request, settings)
+    # behind a TLS-terminating proxy the request itself arrives as http
+    if not settings.public_base_url and is_https(request) and base.startswith("http://"):
+        base = "https://" + base.removeprefix("http://")
+    return base
 
 
 SiteUrl = Annotated[str, Depends(_site_url)]

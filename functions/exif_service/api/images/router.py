@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import UTC, datetime
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
-    RedirectResponse,
     Response,
-    StreamingResponse,
 )
 
+from exif_service.api.delivery import kept_file, processed_archive, processed_file
 from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.images.deps import (
     AdminAccount,
@@ -38,11 +36,7 @@ from exif_service.domain.fields import (
     parse_geo,
     parse_mode,
 )
-from exif_service.domain.retention import StoredFile
 from exif_service.services.edit import (
-    Download,
-    iter_file,
-    park_archive,
     process_bulk,
     process_one,
     strip_operation,
@@ -52,15 +46,11 @@ from exif_service.services.edit import (
 from exif_service.services.history import owner_file, user_history
 from exif_service.services.quota import ip_subject
 from exif_service.services.sources import Source
-from exif_service.settings import Settings
-from exif_service.store.blobs import Blobs, content_disposition
 
 images_router = APIRouter(route_class=ImagesRoute, tags=["images"])
 FileOrUrl = Annotated[Source, Depends(file_or_url)]
 
 _MAX_FIELDS_JSON = 64 * 1024
-# A Lambda response body is capped at 6 MB and binary bodies are base64-encoded (4/3 larger).
-INLINE_RESPONSE_LIMIT = 4 * 1024 * 1024
 
 
 @images_router.post("/api/images/view-exif")
@@ -96,7 +86,7 @@ def edit_exif(
     result = process_one(
         account, "edit-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result, blobs, settings)
+    return processed_file(result, blobs, settings)
 
 
 @images_router.post("/api/images/seo-exif")
@@ -114,7 +104,7 @@ def seo_exif(
     result = process_one(
         account, "seo-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result, blobs, settings)
+    return processed_file(result, blobs, settings)
 
 
 @images_router.post("/api/images/advanced-edit")
@@ -134,7 +124,7 @@ def advanced_edit(
     result = process_one(
         account, "advanced-edit", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result, blobs, settings)
+    return processed_file(result, blobs, settings)
 
 
 @images_router.post("/api/images/geo-exif")
@@ -151,7 +141,7 @@ def geo_exif(
     result = process_one(
         account, "geo-exif", upload.file, operation, blobs, upload.get("webFileName")
     )
-    return file_response(result, blobs, settings)
+    return processed_file(result, blobs, settings)
 
 
 @images_router.post("/api/images/strip-exif")
@@ -164,7 +154,7 @@ def strip_exif(
 ) -> Response:
     """The image without its metadata (colour profile and orientation kept)."""
     result = process_one(account, "strip-exif", upload.file, strip_operation(pool), blobs)
-    return file_response(result, blobs, settings)
+    return processed_file(result, blobs, settings)
 
 
 @images_router.post("/api/images/advanced-edit-bulk")
@@ -182,7 +172,7 @@ def advanced_edit_bulk(
         parse_mode(upload.get("mode")),
     )
     archive = process_bulk(account, "advanced-edit", upload.files, operation, blobs)
-    return zip_response(archive, "edited-images.zip", blobs, settings)
+    return processed_archive(archive, "edited-images.zip", blobs, settings)
 
 
 @images_router.post("/api/images/strip-exif-bulk")
@@ -195,7 +185,7 @@ def strip_exif_bulk(
 ) -> Response:
     """Up to 20 images without their metadata, returned as a ZIP (Pro)."""
     archive = process_bulk(account, "strip-exif", upload.files, strip_operation(pool), blobs)
-    return zip_response(archive, "cleaned-images.zip", blobs, settings)
+    return processed_archive(archive, "cleaned-images.zip", blobs, settings)
 
 
 @images_router.get("/api/images/history")
@@ -213,7 +203,8 @@ def history_download(
     file_id: str, account: ImagesAccount, blobs: BlobsDep, settings: SettingsDep
 ) -> Response:
     """The caller's processed file within 24 hours of processing (410 after, 404 for others)."""
-    return stored_file_response(owner_file(account, file_id), blobs, settings)
+    item = owner_file(account, file_id)
+    return kept_file(item.s3_key, item.file_name, item.content_type, blobs, settings)
 
 
 def _fields_json(raw: str | None) -> Any:
@@ -225,66 +216,3 @@ def _fields_json(raw: str | None) -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise BadRequest("fields must be valid JSON.") from exc
-
-
-def file_response(result: Download, blobs: Blobs, settings: Settings) -> Response:
-    """The processed file in the body, or a redirect to its copy when too big for Lambda."""
-    if settings.download_redirects and len(result.data) > INLINE_RESPONSE_LIMIT:
-        redirect = _see_other(blobs, settings, result.s3_key, result.file_name, result.content_type)
-        redirect.headers.update(verified_headers(result.kept))
-        return redirect
-    return Response(
-        result.data,
-        media_type=result.content_type,
-        headers={
-            "Content-Disposition": content_disposition(result.file_name),
-            **verified_headers(result.kept),
-        },
-    )
-
-
-def verified_headers(kept: tuple[str, ...] = ()) -> dict[str, str]:
-    """The engine re-read the file before it was returned; what stayed, if anything, and why."""
-    headers = {"X-Metadata-Verified": "true"}
-    if kept:
-        headers["X-Metadata-Kept"] = "; ".join(kept)
-    return headers
-
-
-def zip_response(archive: IO[bytes], file_name: str, blobs: Blobs, settings: Settings) -> Response:
-    """The batch's ZIP streamed, or parked in the bucket and redirected to when too big."""
-    size = archive.seek(0, 2)
-    archive.seek(0)
-    if settings.download_redirects and size > INLINE_RESPONSE_LIMIT:
-        key = park_archive(archive, blobs)
-        redirect = _see_other(blobs, settings, key, file_name, "application/zip")
-        redirect.headers.update(verified_headers())
-        return redirect
-    return StreamingResponse(
-        iter_file(archive),
-        media_type="application/zip",
-        headers={"Content-Disposition": content_disposition(file_name), **verified_headers()},
-    )
-
-
-def _see_other(
-    blobs: Blobs, settings: Settings, key: str, file_name: str, content_type: str
-) -> Response:
-    url = blobs.presigned_get(key, file_name, content_type, settings.presign_ttl_s)
-    return RedirectResponse(url, status_code=303)
-
-
-def stored_file_response(item: StoredFile, blobs: Blobs, settings: Settings) -> Response:
-    """A kept file: a presigned redirect on AWS, streamed from the bucket locally."""
-    if settings.download_redirects:
-        url = blobs.presigned_get(
-            item.s3_key, item.file_name, item.content_type, settings.presign_ttl_s
-        )
-        return RedirectResponse(url, status_code=302)
-    chunks = blobs.stream(item.s3_key)
-    first = next(chunks, b"")  # a missing blob is a 404 now, not a broken stream later
-    return StreamingResponse(
-        itertools.chain([first], chunks),
-        media_type=item.content_type,
-        headers={"Content-Disposition": content_disposition(item.file_name)},
-    )

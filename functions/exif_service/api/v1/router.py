@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from exif_service.api.auth import api_account, v1_key
+from exif_service.api.delivery import kept_file, public_base
 from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.inputs import file_or_url
 from exif_service.api.v1.errors import V1Route
@@ -19,7 +19,6 @@ from exif_service.services.extract import extract_file, find_extraction
 from exif_service.services.quota import charge_account
 from exif_service.services.remove import cleaned_file, remove_metadata
 from exif_service.services.sources import Source, materialize
-from exif_service.store.blobs import content_disposition
 
 
 def _required_owner(request: Request) -> Account:
@@ -65,7 +64,7 @@ def get_extraction(
 ) -> JSONResponse:
     """A stored extraction; with a key, only that key owner's extractions are found."""
     job = find_extraction(job_uuid, owner.user_id if owner else None, blobs)
-    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    base = public_base(request, settings)
     download = f"{base}/download-cleaned/{job.uuid}"
     return JSONResponse(present_job(job, lookup=True, download_url=download, structured=structured))
 
@@ -84,7 +83,7 @@ def remove(
     mode = StripKeep.NONE if keep == "none" else StripKeep.SAFE
     with charge_account(owner), materialize(source) as local:
         job = remove_metadata(pool, local, owner.user_id, blobs, mode)
-    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    base = public_base(request, settings)
     body = {
         "success": True,
         "status": job.status.value,
@@ -100,16 +99,4 @@ def remove(
 def download_cleaned(job_uuid: str, blobs: BlobsDep, settings: SettingsDep) -> Response:
     """The cleaned file, under the caller's original name, for 24 hours after removal."""
     cleaned = cleaned_file(job_uuid, blobs)
-    if settings.download_redirects:
-        url = blobs.presigned_get(
-            cleaned.key, cleaned.file_name, cleaned.content_type, settings.presign_ttl_s
-        )
-        return RedirectResponse(url, status_code=302)
-    chunks = blobs.stream(cleaned.key)
-    # the first chunk is fetched here, so a missing object is a 404, not a broken 200
-    first = next(chunks, b"")
-    return StreamingResponse(
-        itertools.chain([first], chunks),
-        media_type=cleaned.content_type,
-        headers={"Content-Disposition": content_disposition(cleaned.file_name)},
-    )
+    return kept_file(cleaned.key, cleaned.file_name, cleaned.content_type, blobs, settings)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from exif_service.api.auth import api_account, v1_key
+from exif_service.api.delivery import public_base
 from exif_service.api.deps import BlobsDep, SettingsDep
 from exif_service.api.inputs import read_form, read_json
 from exif_service.api.v1.errors import V1Route
@@ -70,7 +71,7 @@ def create_upload(
         blobs=blobs,
         settings=settings,
     )
-    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    base = public_base(request, settings)
     job = grant.job
     body = {
         "success": True,
