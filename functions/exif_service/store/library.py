@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
+from exif_service.domain.library import LibraryEntry
 from exif_service.store.models import LibraryFile
-
-
-@dataclass(frozen=True)
-class LibraryEntry:
-    """One file in a user's media library."""
-
-    file_id: str
-    user_id: str
-    name: str
-    file_path: str  # folder + name, always starting with "/"
-    folder: str  # "/" or "/a/b/"
-    tags: tuple[str, ...]
-    s3_key: str
-    size: int
-    width: int | None
-    height: int | None
-    file_type: str  # "image" or "non-image"
-    mime: str
-    phash: str | None
-    url_token: str
-    created_at: datetime
-    updated_at: datetime
 
 
 def _entry(item: LibraryFile) -> LibraryEntry:

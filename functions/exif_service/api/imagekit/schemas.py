@@ -18,9 +18,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from exif_service.domain.library import LibraryEntry, MediaReading
 from exif_service.engine.operations import NumericTag
-from exif_service.services.library import MediaReading
-from exif_service.store.library import LibraryEntry
 
 # ExifTool family-1 group of an EXIF directory -> section of the `exif` object
 _SECTIONS = {
