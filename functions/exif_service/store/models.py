@@ -3,7 +3,7 @@ emulator and the infrastructure test that keeps template.yaml in agreement."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -24,6 +24,25 @@ class _Base(Model):
         table_name = "unbound"
         region = "us-east-1"
         billing_mode = "PAY_PER_REQUEST"
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+class UserIndex(GlobalSecondaryIndex[_M]):
+    """`user-index`: one user's items by creation time (API keys, history, library).
+
+    One class serves all three tables: its Meta holds only the index's name, projection and
+    keys, while the model is bound to the index instance (pynamodb sets `_model` on a copy of
+    it for each model class), so each model declares its own `UserIndex[Model]()`.
+    """
+
+    class Meta:
+        index_name = "user-index"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class UserEmailIndex(GlobalSecondaryIndex["User"]):
@@ -68,15 +87,6 @@ class Session(_Base):
     ttl = TTLAttribute(null=True)
 
 
-class ApiKeyUserIndex(GlobalSecondaryIndex["ApiKey"]):
-    class Meta:
-        index_name = "user-index"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
 class ApiKey(_Base):
     """An API key, stored only as the SHA-256 of the raw key."""
 
@@ -91,7 +101,7 @@ class ApiKey(_Base):
     created_at = UTCDateTimeAttribute()
     last_used_at = UTCDateTimeAttribute(null=True)
     revoked = BooleanAttribute(default=False)
-    user_index = ApiKeyUserIndex()
+    user_index = UserIndex["ApiKey"]()
 
 
 class Extraction(_Base):
@@ -117,15 +127,6 @@ class Extraction(_Base):
     ttl = TTLAttribute(null=True)
 
 
-class FileUserIndex(GlobalSecondaryIndex["FileRecord"]):
-    class Meta:
-        index_name = "user-index"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
 class FileRecord(_Base):
     """A processed file kept for download (history)."""
 
@@ -143,16 +144,7 @@ class FileRecord(_Base):
     download_expires_at = UTCDateTimeAttribute()
     deleted = BooleanAttribute(default=False)
     soft_deleted_at = UTCDateTimeAttribute(null=True)
-    user_index = FileUserIndex()
-
-
-class LibraryUserIndex(GlobalSecondaryIndex["LibraryFile"]):
-    class Meta:
-        index_name = "user-index"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
+    user_index = UserIndex["FileRecord"]()
 
 
 class LibraryFile(_Base):
@@ -178,7 +170,7 @@ class LibraryFile(_Base):
     url_token = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    user_index = LibraryUserIndex()
+    user_index = UserIndex["LibraryFile"]()
 
 
 class UsageCounter(_Base):
