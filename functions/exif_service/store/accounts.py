@@ -26,6 +26,7 @@ from exif_service.domain.accounts import (
     new_api_key,
 )
 from exif_service.domain.errors import BadRequest, NotFound
+from exif_service.store.mapping import to_record
 from exif_service.store.models import ApiKey, User
 
 MAX_KEY_NAME = 100
@@ -36,24 +37,11 @@ class KeyLimitReached(BadRequest):
 
 
 def _account(user: User) -> Account:
-    return Account(
-        user_id=user.user_id,
-        email=user.email,
-        plan=Plan(user.plan),
-        is_admin=bool(user.is_admin),
-        created_at=user.created_at,
-    )
+    return to_record(Account, user, plan=Plan(user.plan), is_admin=bool(user.is_admin))
 
 
 def _key_info(key: ApiKey) -> ApiKeyInfo:
-    return ApiKeyInfo(
-        key_id=key.key_id,
-        user_id=key.user_id,
-        name=key.name,
-        masked=key.masked,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-    )
+    return to_record(ApiKeyInfo, key)
 
 
 def _connection() -> Connection:

@@ -8,46 +8,27 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from exif_service.domain.retention import StoredFile
+from exif_service.store.mapping import to_item, to_record
 from exif_service.store.models import FileRecord
 
 
-def _stored(item: FileRecord) -> StoredFile:
-    return StoredFile(
-        file_id=item.file_id,
-        user_id=item.user_id,
-        tool=item.tool,
-        file_name=item.file_name,
-        s3_key=item.s3_key,
-        content_type=item.content_type,
-        size=int(item.size or 0),
-        created_at=item.created_at,
-        download_expires_at=item.download_expires_at,
-        deleted=bool(item.deleted),
-        soft_deleted_at=item.soft_deleted_at,
-    )
+def _record(item: FileRecord) -> StoredFile:
+    return to_record(StoredFile, item, size=int(item.size or 0), deleted=bool(item.deleted))
+
+
+def _item(record: StoredFile) -> FileRecord:
+    return to_item(FileRecord, record)
 
 
 def save_file(item: StoredFile) -> None:
-    FileRecord(
-        file_id=item.file_id,
-        user_id=item.user_id,
-        tool=item.tool,
-        file_name=item.file_name,
-        s3_key=item.s3_key,
-        content_type=item.content_type,
-        size=item.size,
-        created_at=item.created_at,
-        download_expires_at=item.download_expires_at,
-        deleted=item.deleted,
-        soft_deleted_at=item.soft_deleted_at,
-    ).save()
+    _item(item).save()
 
 
 def get_file(file_id: str) -> StoredFile | None:
     if not file_id or len(file_id) > 64:
         return None
     try:
-        return _stored(FileRecord.get(file_id))
+        return _record(FileRecord.get(file_id))
     except DoesNotExist:
         return None
 
@@ -55,7 +36,7 @@ def get_file(file_id: str) -> StoredFile | None:
 def user_files(user_id: str, limit: int) -> list[StoredFile]:
     """The user's newest files first."""
     query = FileRecord.user_index.query(user_id, scan_index_forward=False, limit=limit)
-    return [_stored(item) for item in query]
+    return [_record(item) for item in query]
 
 
 def scan_page(
@@ -63,7 +44,7 @@ def scan_page(
 ) -> tuple[list[StoredFile], dict[str, Any] | None]:
     """One page of every file record, and the key to continue from (None at the end)."""
     result = FileRecord.scan(limit=page_size, page_size=page_size, last_evaluated_key=start)
-    items = [_stored(item) for item in result]
+    items = [_record(item) for item in result]
     return items, result.last_evaluated_key
 
 
