@@ -50,10 +50,6 @@ class PurgeResult:
     complete: bool = True
 
 
-def expiry_of(created_at: datetime, window: timedelta) -> datetime:
-    return created_at + window
-
-
 def status_at(item: StoredFile, now: datetime) -> FileStatus:
     """`deleted` once soft-deleted, `expired` once the window has passed, else `available`."""
     if item.deleted:

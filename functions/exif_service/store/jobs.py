@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from exif_service.domain.jobs import Job, JobStatus, Operation
 from exif_service.store.blobs import Blobs
@@ -23,8 +23,6 @@ def save_job(job: Job, blobs: Blobs) -> None:
 
 def finish_job(job: Job, blobs: Blobs, *, expected: JobStatus) -> bool:
     """Store `job` only if the stored one is still `expected`; False if another run got there."""
-    from pynamodb.exceptions import PutError
-
     try:
         _item(job, blobs).save(condition=Extraction.status == expected.value)
     except PutError as exc:
@@ -84,24 +82,3 @@ def get_job(job_uuid: str, blobs: Blobs) -> Job | None:
         callback_url=item.callback_url,
         kept=tuple(str(k) for k in item.kept or ()),
     )
-
-
-def mark_status(job_uuid: str, status: JobStatus, *, expected: JobStatus | None = None) -> bool:
-    """Move a job to `status`, only from `expected` when given; False if it was not there."""
-    item = Extraction(uuid=job_uuid)
-    condition = Extraction.uuid.exists()
-    if expected is not None:
-        condition &= Extraction.status == expected.value
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        item.update(actions=[Extraction.status.set(status.value)], condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
-def expiry(created_at: datetime, hours: int) -> datetime:
-    return created_at + timedelta(hours=hours)
