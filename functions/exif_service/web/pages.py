@@ -1,22 +1,20 @@
-"""Rendering pages: the Jinja2 environment (autoescaping on) and the headers every page sends."""
+"""Rendering pages: what every page is told (limits, plans, tools) and the headers it sends."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from exif_service.domain.plans import UPGRADE_URL
 from exif_service.settings import Settings, get_settings
 from exif_service.web.security import PAGE_HEADERS
+from exif_service.web.templating import render
 
 _HERE = Path(__file__).resolve().parent
 STATIC_DIR = _HERE / "static"
-TEMPLATES_DIR = _HERE / "templates"
 
 
 @dataclass(frozen=True)
@@ -38,16 +36,6 @@ TOOLS = (
 TOOLS_BY_SLUG = {tool.slug: tool for tool in TOOLS}
 
 
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def browser_upload_limit(settings: Settings) -> int:
     """The largest file a page can send: the request cap where a deployment lowers it (Lambda)."""
     return min(settings.max_request_bytes or settings.max_upload_bytes, settings.max_upload_bytes)
@@ -57,18 +45,15 @@ def render_page(template: str, status_code: int = 200, **context: Any) -> HTMLRe
     """A page from `template`, with the security headers every page carries."""
     settings = get_settings()
     limit = browser_upload_limit(settings)
-    html = (
-        _templates()
-        .get_template(template)
-        .render(
-            max_upload_bytes=limit,
-            max_upload_mb=limit // (1024 * 1024),
-            free_daily_limit=settings.free_daily_limit,
-            pro_daily_limit=settings.pro_daily_limit,
-            upgrade_url=UPGRADE_URL,
-            tools=TOOLS,
-            **context,
-        )
+    html = render(
+        template,
+        max_upload_bytes=limit,
+        max_upload_mb=limit // (1024 * 1024),
+        free_daily_limit=settings.free_daily_limit,
+        pro_daily_limit=settings.pro_daily_limit,
+        upgrade_url=UPGRADE_URL,
+        tools=TOOLS,
+        **context,
     )
     response = HTMLResponse(html, status_code=status_code)
     response.headers.update(PAGE_HEADERS)

@@ -1,7 +1,7 @@
 """Images surface wire format: view-exif's flat metadata, history rows, and the HTML fragments.
 
-Everything here is a pure function of domain data. File names and tag values are caller input,
-so every string is placed in HTML through `Markup.format`, which escapes it.
+Everything here is a pure function of domain data. File names and tag values are caller input:
+the HTML fragments are Jinja2 templates in web/templates/, rendered with autoescaping on.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
 from exif_service.domain.fields import GeoPoint
 from exif_service.domain.report import MetadataReport
 from exif_service.domain.retention import StoredFile, can_download, status_at
+from exif_service.web.templating import render
 
 _GPS_DECIMALS = 7  # about a centimetre
 
@@ -116,64 +116,10 @@ def present_history(items: Sequence[StoredFile], now: datetime) -> dict[str, Any
 
 def history_html(items: Sequence[StoredFile], now: datetime) -> str:
     """The dashboard's history list as an HTML fragment."""
-    if not items:
-        return '<p class="history-empty">No processed images yet.</p>'
-    rows = []
-    for item in items:
-        row = history_image(item, now)
-        action = (
-            Markup('<a href="{}" download>Download</a>').format(row.download_url)
-            if row.download_url
-            else Markup('<span class="muted">{}</span>').format(_unavailable(row.status))
-        )
-        rows.append(
-            Markup(
-                '<tr data-id="{}" data-status="{}"><td>{}</td><td>{}</td>'
-                '<td><time datetime="{}">{}</time></td><td>{}</td><td>{}</td></tr>'
-            ).format(
-                row.id,
-                row.status,
-                row.file_name,
-                row.tool,
-                row.created_at,
-                row.created_at,
-                row.status,
-                action,
-            )
-        )
-    head = Markup(
-        '<table class="history"><thead><tr><th>File</th><th>Tool</th><th>Processed</th>'
-        "<th>Status</th><th></th></tr></thead><tbody>"
-    )
-    return str(head + Markup("").join(rows) + Markup("</tbody></table>"))
+    return render("history_table.html", rows=[history_image(item, now) for item in items])
 
 
 def admin_files_html(items: Sequence[StoredFile], now: datetime) -> str:
     """Every stored file with owner, status and a download link, for administrators."""
-    rows = []
-    for item in items:
-        status = status_at(item, now).value
-        rows.append(
-            Markup(
-                '<tr data-id="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-                '<td>{}</td><td><a href="/api/admin/files/{}/download">Download</a></td></tr>'
-            ).format(
-                item.file_id,
-                item.file_name,
-                item.user_id,
-                item.tool,
-                item.size,
-                iso(item.created_at),
-                status,
-                item.file_id,
-            )
-        )
-    head = Markup(
-        '<table class="admin-files"><thead><tr><th>File</th><th>User</th><th>Tool</th>'
-        "<th>Bytes</th><th>Processed</th><th>Status</th><th></th></tr></thead><tbody>"
-    )
-    return str(head + Markup("").join(rows) + Markup("</tbody></table>"))
-
-
-def _unavailable(status: str) -> str:
-    return "Deleted" if status == "deleted" else "Expired"
+    rows = [(item, status_at(item, now).value, iso(item.created_at)) for item in items]
+    return render("admin_files_table.html", rows=rows)
