@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from exif_service.domain.accounts import Plan
+from exif_service.store.conditional import conditional_write
 from exif_service.store.models import StripeEvent, User
 
 # Stripe retries a webhook for up to three days; remember events well past that
@@ -20,13 +21,7 @@ def claim_event(event_id: str, event_type: str) -> bool:
     item = StripeEvent(
         event_id=event_id, type=event_type, processed_at=now, ttl=now + _EVENT_MEMORY
     )
-    try:
-        item.save(condition=StripeEvent.event_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return conditional_write(lambda: item.save(condition=StripeEvent.event_id.does_not_exist()))
 
 
 def release_event(event_id: str) -> None:
@@ -84,10 +79,6 @@ def apply_subscription(
     elif subscription_id:
         actions.append(User.stripe_subscription_id.set(subscription_id))
     in_order = User.stripe_event_at.does_not_exist() | (User.stripe_event_at <= event_at)
-    try:
-        User(user_id=user_id).update(actions=actions, condition=User.user_id.exists() & in_order)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    condition = User.user_id.exists() & in_order
+    user = User(user_id=user_id)
+    return conditional_write(lambda: user.update(actions=actions, condition=condition))

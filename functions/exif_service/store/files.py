@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from exif_service.domain.retention import StoredFile
+from exif_service.store.conditional import conditional_write
 from exif_service.store.mapping import to_item, to_record
 from exif_service.store.models import FileRecord
 
@@ -51,16 +52,13 @@ def scan_page(
 def mark_soft_deleted(file_id: str, at: datetime) -> bool:
     """Flag a file deleted; False if it already was, or is gone."""
     condition = FileRecord.file_id.exists() & (FileRecord.deleted == False)  # noqa: E712
-    try:
-        FileRecord(file_id=file_id).update(
+    item = FileRecord(file_id=file_id)
+    return conditional_write(
+        lambda: item.update(
             actions=[FileRecord.deleted.set(True), FileRecord.soft_deleted_at.set(at)],
             condition=condition,
         )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def delete_file(file_id: str) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from exif_service.domain.jobs import Job, JobStatus, Operation
 from exif_service.store.blobs import Blobs
+from exif_service.store.conditional import conditional_write
 from exif_service.store.models import Extraction
 
 # DynamoDB items hold 400 KB; leave room for the other attributes. The report may carry its
@@ -23,13 +24,8 @@ def save_job(job: Job, blobs: Blobs) -> None:
 
 def finish_job(job: Job, blobs: Blobs, *, expected: JobStatus) -> bool:
     """Store `job` only if the stored one is still `expected`; False if another run got there."""
-    try:
-        _item(job, blobs).save(condition=Extraction.status == expected.value)
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    item = _item(job, blobs)
+    return conditional_write(lambda: item.save(condition=Extraction.status == expected.value))
 
 
 def _item(job: Job, blobs: Blobs) -> Extraction:

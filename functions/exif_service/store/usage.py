@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
+from exif_service.store.conditional import conditional_write
 from exif_service.store.models import UsageCounter
 
 _KEEP = timedelta(days=35)
@@ -24,16 +25,12 @@ def try_consume(subject: str, day: str, limit: int, units: int = 1) -> bool:
     item = UsageCounter(subject=subject, day=day)
     condition = UsageCounter.used.does_not_exist() | (UsageCounter.used <= limit - units)
     expires = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) + _KEEP
-    try:
-        item.update(
+    return conditional_write(
+        lambda: item.update(
             actions=[UsageCounter.used.add(units), UsageCounter.ttl.set(expires)],
             condition=condition,
         )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def give_back(subject: str, day: str, units: int = 1) -> None:
@@ -41,14 +38,12 @@ def give_back(subject: str, day: str, units: int = 1) -> None:
     if units <= 0:
         return
     item = UsageCounter(subject=subject, day=day)
-    try:
-        item.update(
-            actions=[UsageCounter.used.add(-units)],
-            condition=UsageCounter.used >= units,
+    # never below zero: a count that is already lower is left as it is
+    conditional_write(
+        lambda: item.update(
+            actions=[UsageCounter.used.add(-units)], condition=UsageCounter.used >= units
         )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    )
 
 
 def used(subject: str, day: str) -> int:
