@@ -55,7 +55,8 @@ def handler_module(function: str) -> str:
 def uses_engine(function: str) -> bool:
     """Whether the handler module starts ExifTool (directly, or via an engine-backed app)."""
     source = (ROOT / "functions" / (handler_module(function).replace(".", "/") + ".py")).read_text()
-    return "get_pool" in source or ("http_handler(" in source and "engine=False" not in source)
+    starts = "engine_pool()" in source or "get_pool()" in source
+    return starts or ("http_handler(" in source and "engine=False" not in source)
 
 
 def http_routes() -> list[tuple[str, str, str]]:

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from tests.conftest import KeyedUser
 from tests.support.sessions import PASSWORD, SESSION_COOKIE, signed_in
 
+from exif_service.api.images.deps import ImagesAccount
 from exif_service.api.images.errors import ImagesRoute
-from exif_service.api.images.session import ImagesAccount
 from exif_service.domain.accounts import hash_key
 from exif_service.settings import Settings, get_settings
 from exif_service.store.models import Session, User

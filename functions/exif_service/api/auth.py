@@ -1,27 +1,26 @@
-"""One place that turns whatever credential a surface accepts into an account."""
+"""Where each surface finds the caller's API key, and the dependencies that turn it into an owner.
+
+The key itself is checked by the service layer (`services.accounts.key_owner`); this module
+only knows HTTP: which header or query parameter a surface reads.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Callable
+
 from fastapi import Request
 
-from exif_service.domain.accounts import Account, looks_like_key
-from exif_service.domain.errors import Unauthorized
-from exif_service.store.accounts import resolve_api_key
+from exif_service.domain.accounts import Account
+from exif_service.services.accounts import key_owner
+
+KeyReader = Callable[[Request], str | None]
 
 
 def v1_key(request: Request) -> str | None:
     """The v1 surface's key: `X-API-Key` header, else `?key=`."""
     return request.headers.get("x-api-key") or request.query_params.get("key") or None
-
-
-def account_for_key(raw: str | None) -> Account:
-    """The owner of a raw API key; 401 for a missing, unknown or revoked key."""
-    if not raw or not looks_like_key(raw):
-        raise Unauthorized("Invalid API key")
-    account = resolve_api_key(raw.strip())
-    if account is None:
-        raise Unauthorized("Invalid API key")
-    return account
 
 
 def bearer_key(request: Request) -> str | None:
@@ -33,9 +32,6 @@ def bearer_key(request: Request) -> str | None:
 
 def basic_key(request: Request) -> str | None:
     """`Authorization: Basic base64(key:anything)`: the key is the user name (ImageKit surface)."""
-    import base64
-    import binascii
-
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value.strip():
@@ -48,10 +44,20 @@ def basic_key(request: Request) -> str | None:
     return user or None
 
 
-def api_account(raw: str | None) -> Account:
-    """The owner of an API key, who must still be on the Pro plan (403 with upgradeUrl if not)."""
-    from exif_service.domain.plans import require_api_access
+def required_owner(read_key: KeyReader) -> Callable[[Request], Account]:
+    """A dependency: the owner of the key `read_key` finds (401 without one, 403 off Pro)."""
 
-    account = account_for_key(raw)
-    require_api_access(account)
-    return account
+    def owner(request: Request) -> Account:
+        return key_owner(read_key(request))
+
+    return owner
+
+
+def optional_owner(read_key: KeyReader) -> Callable[[Request], Account | None]:
+    """A dependency: None when no key is sent, else as `required_owner`."""
+
+    def owner(request: Request) -> Account | None:
+        raw = read_key(request)
+        return key_owner(raw) if raw is not None else None
+
+    return owner

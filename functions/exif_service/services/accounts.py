@@ -11,8 +11,9 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from exif_service.domain.accounts import Account, ApiKeyInfo, Plan
+from exif_service.domain.accounts import Account, ApiKeyInfo, Plan, looks_like_key
 from exif_service.domain.errors import BadRequest, NotFound, PlanRequired, Unauthorized
+from exif_service.domain.plans import require_api_access
 from exif_service.settings import get_settings
 from exif_service.store import accounts, sessions
 
@@ -135,6 +136,21 @@ def account_for_token(token: str | None) -> tuple[Account, datetime] | None:
     user_id, expires = found
     account = accounts.get_user(user_id)
     return (account, expires) if account is not None else None
+
+
+def key_owner(raw: str | None) -> Account:
+    """The owner of an API key, who must still be on the Pro plan.
+
+    401 for a missing, malformed, unknown or revoked key; 403 with the upgrade address for an
+    owner who has left the Pro plan.
+    """
+    if not raw or not looks_like_key(raw):
+        raise Unauthorized("Invalid API key")
+    account = accounts.resolve_api_key(raw.strip())
+    if account is None:
+        raise Unauthorized("Invalid API key")
+    require_api_access(account)
+    return account
 
 
 def create_key(account: Account, name: object) -> tuple[str, ApiKeyInfo]:

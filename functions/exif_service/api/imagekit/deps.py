@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from exif_service.api.auth import api_account, basic_key
+from exif_service.api.auth import basic_key, optional_owner, required_owner
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import BadRequest, FileTooLarge
 from exif_service.services.library import UploadOptions
@@ -26,17 +26,8 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
-def _owner(request: Request) -> Account:
-    return api_account(basic_key(request))
-
-
-def _optional_owner(request: Request) -> Account | None:
-    raw = basic_key(request)
-    return api_account(raw) if raw is not None else None
-
-
-KeyOwner = Annotated[Account, Depends(_owner)]
-OptionalKeyOwner = Annotated[Account | None, Depends(_optional_owner)]
+KeyOwner = Annotated[Account, Depends(required_owner(basic_key))]
+OptionalKeyOwner = Annotated[Account | None, Depends(optional_owner(basic_key))]
 
 
 @dataclass(frozen=True)

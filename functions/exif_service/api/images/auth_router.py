@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from exif_service.api.images.errors import ImagesRoute
+from exif_service.api.images.schemas import iso
 from exif_service.api.images.session import (
     clear_session_cookie,
     require_same_origin,
@@ -33,19 +33,13 @@ class Credentials(BaseModel):
     password: str
 
 
-def iso_z(moment: datetime) -> str:
-    """UTC time as `2026-03-01T12:00:00.000Z`, the form this surface uses everywhere."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 def present_user(account: Account) -> dict[str, Any]:
     return {
         "id": account.user_id,
         "email": account.email,
         "plan": account.plan.value,
         "isAdmin": account.is_admin,
-        "createdAt": iso_z(account.created_at),
+        "createdAt": iso(account.created_at),
     }
 
 
@@ -53,7 +47,7 @@ def _signed_in(request: Request, signed: SignedIn) -> JSONResponse:
     body = {
         "ok": True,
         "user": present_user(signed.account),
-        "session": {"expiresAt": iso_z(signed.expires_at)},
+        "session": {"expiresAt": iso(signed.expires_at)},
     }
     response = JSONResponse(body)
     set_session_cookie(response, request, signed.token, signed.expires_at)
@@ -107,6 +101,6 @@ def get_session(request: Request) -> JSONResponse:
             "ok": True,
             "user": present_user(account),
             "plan": account.plan.value,
-            "session": {"expiresAt": iso_z(expires)},
+            "session": {"expiresAt": iso(expires)},
         }
     )

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from exif_service.api.delivery import public_base
-from exif_service.api.deps import SettingsDep
-from exif_service.api.images.auth_router import iso_z
+from exif_service.api.images.deps import ImagesAccount, RawBody, SessionAccount, SiteUrl
 from exif_service.api.images.errors import ImagesRoute
-from exif_service.api.images.session import ImagesAccount, SessionAccount, is_https
+from exif_service.api.images.schemas import iso
 from exif_service.services import billing
 
 billing_router = APIRouter(route_class=ImagesRoute, tags=["billing"])
-
-
-async def raw_body(request: Request) -> bytes:
-    """The exact bytes Stripe signed (parsing first would change them)."""
-    return await request.body()
-
-
-RawBody = Annotated[bytes, Depends(raw_body)]
-
-
-def _site_url(request: Request, settings: SettingsDep) -> str:
-    base = public_base(request, settings)
-    # behind a TLS-terminating proxy the request itself arrives as http
-    if not settings.public_base_url and is_https(request) and base.startswith("http://"):
-        base = "https://" + base.removeprefix("http://")
-    return base
-
-
-SiteUrl = Annotated[str, Depends(_site_url)]
 
 
 @billing_router.get("/api/billing/status")
@@ -47,7 +24,7 @@ def billing_status(account: ImagesAccount) -> JSONResponse:
             "usage": state.used_today,
             "limit": state.limit,
             "remaining": max(0, state.limit - state.used_today),
-            "resetsAt": iso_z(state.resets_at),
+            "resetsAt": iso(state.resets_at),
             "limits": {"free": state.limits.free, "pro": state.limits.pro},
         }
     )

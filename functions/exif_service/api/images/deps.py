@@ -9,11 +9,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData, UploadFile
 
-from exif_service.api.images.session import ImagesAccount, images_account
-from exif_service.api.inputs import read_form
+from exif_service.api.delivery import public_base
+from exif_service.api.deps import SettingsDep
+from exif_service.api.images.session import images_account, is_https, session_account
+from exif_service.api.inputs import file_or_url, read_form
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import BadRequest, Forbidden
 from exif_service.services.sources import Source
+
+ImagesAccount = Annotated[Account, Depends(images_account)]
+SessionAccount = Annotated[Account, Depends(session_account)]
 
 # A request may carry more parts than a batch allows, so the count can be refused by name.
 _MAX_PARTS = 100
@@ -90,3 +95,24 @@ SingleUpload = Annotated[Upload, Depends(single_upload)]
 BulkUpload = Annotated[Upload, Depends(bulk_upload)]
 
 __all__ = ["AdminAccount", "BulkUpload", "ImagesAccount", "SingleUpload", "images_account"]
+FileOrUrl = Annotated[Source, Depends(file_or_url)]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes Stripe signed (parsing first would change them)."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def site_url(request: Request, settings: SettingsDep) -> str:
+    """Where the web app is, for the addresses Stripe sends the browser back to."""
+    base = public_base(request, settings)
+    # behind a TLS-terminating proxy the request itself arrives as http
+    if not settings.public_base_url and is_https(request) and base.startswith("http://"):
+        base = "https://" + base.removeprefix("http://")
+    return base
+
+
+SiteUrl = Annotated[str, Depends(site_url)]

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from exif_service.api.images.auth_router import iso_z
+from exif_service.api.images.deps import ImagesAccount, SessionAccount
 from exif_service.api.images.errors import ImagesRoute
-from exif_service.api.images.session import ImagesAccount, SessionAccount
+from exif_service.api.images.schemas import iso
 from exif_service.domain.accounts import ApiKeyInfo
 from exif_service.services import accounts
 
@@ -28,8 +28,8 @@ def present_key(info: ApiKeyInfo) -> dict[str, Any]:
         "id": info.key_id,
         "name": info.name,
         "maskedKey": info.masked,
-        "createdAt": iso_z(info.created_at),
-        "lastUsedAt": iso_z(info.last_used_at) if info.last_used_at else None,
+        "createdAt": iso(info.created_at),
+        "lastUsedAt": iso(info.last_used_at) if info.last_used_at else None,
     }
 
 

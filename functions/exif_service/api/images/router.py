@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -18,13 +18,13 @@ from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.images.deps import (
     AdminAccount,
     BulkUpload,
+    FileOrUrl,
     ImagesAccount,
     SingleUpload,
     client_ip,
 )
 from exif_service.api.images.errors import ImagesRoute
 from exif_service.api.images.schemas import history_html, present_history, present_view
-from exif_service.api.inputs import file_or_url
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.fields import (
     EDIT_FIELDS,
@@ -45,10 +45,8 @@ from exif_service.services.edit import (
 )
 from exif_service.services.history import owner_file, user_history
 from exif_service.services.quota import ip_subject
-from exif_service.services.sources import Source
 
 images_router = APIRouter(route_class=ImagesRoute, tags=["images"])
-FileOrUrl = Annotated[Source, Depends(file_or_url)]
 
 _MAX_FIELDS_JSON = 64 * 1024
 

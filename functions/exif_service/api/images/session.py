@@ -12,15 +12,14 @@ own.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 
-from exif_service.api.auth import api_account, bearer_key
+from exif_service.api.auth import bearer_key
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import Forbidden, Unauthorized
-from exif_service.services.accounts import account_for_token
+from exif_service.services.accounts import account_for_token, key_owner
 from exif_service.settings import get_settings
 
 SESSION_COOKIE = "exs_session"
@@ -57,7 +56,7 @@ def images_account(request: Request) -> Account:
     """Bearer API key (its owner must be on Pro), else the session (any plan), else 401."""
     raw = bearer_key(request)
     if raw is not None:
-        return api_account(raw)
+        return key_owner(raw)
     account = account_from_session(request)
     if account is None:
         raise Unauthorized("Unauthorized: sign in or send a valid API key.")
@@ -70,10 +69,6 @@ def session_account(request: Request) -> Account:
     if account is None:
         raise Unauthorized("Unauthorized: sign in first.")
     return account
-
-
-ImagesAccount = Annotated[Account, Depends(images_account)]
-SessionAccount = Annotated[Account, Depends(session_account)]
 
 
 def require_same_origin(request: Request) -> None:

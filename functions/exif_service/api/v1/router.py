@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from exif_service.api.auth import api_account, v1_key
 from exif_service.api.delivery import kept_file, public_base
 from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
-from exif_service.api.inputs import file_or_url
+from exif_service.api.v1.deps import FileOrUrl, KeyOwner, OptionalKeyOwner
 from exif_service.api.v1.errors import V1Route
 from exif_service.api.v1.schemas import present_job, verification
-from exif_service.domain.accounts import Account
 from exif_service.engine.operations import StripKeep
 from exif_service.services.extract import extract_file, find_extraction
 from exif_service.services.quota import charge_account
 from exif_service.services.remove import cleaned_file, remove_metadata
-from exif_service.services.sources import Source, materialize
-
-
-def _required_owner(request: Request) -> Account:
-    return api_account(v1_key(request))
-
-
-def _optional_owner(request: Request) -> Account | None:
-    raw = v1_key(request)
-    return api_account(raw) if raw is not None else None
-
-
-KeyOwner = Annotated[Account, Depends(_required_owner)]
-OptionalKeyOwner = Annotated[Account | None, Depends(_optional_owner)]
-FileOrUrl = Annotated[Source, Depends(file_or_url)]
+from exif_service.services.sources import materialize
 
 extract_router = APIRouter(route_class=V1Route, tags=["v1"])
 remove_router = APIRouter(route_class=V1Route, tags=["v1"])
