@@ -30,9 +30,9 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageCms, ImageDraw
 
+from exif_service.domain.metadata import StripKeep
 from exif_service.engine.exiftool import get_pool, shutdown_pool
 from exif_service.engine.operations import (
-    StripKeep,
     quick_facts,
     read_metadata,
     strip_metadata,

@@ -214,8 +214,9 @@ def _extract(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     import shutil
 
+    from exif_service.domain.metadata import StripKeep
     from exif_service.engine.exiftool import get_pool
-    from exif_service.engine.operations import StripKeep, strip_metadata
+    from exif_service.engine.operations import strip_metadata
     from exif_service.engine.prescan import check_file
     from exif_service.engine.workspace import safe_extension, workspace
 

@@ -83,7 +83,8 @@ def test_sixth_key_is_refused_until_one_is_revoked(pro: Browser) -> None:
 
 
 def test_key_limit_counts_keys_made_by_admin_cli(pro_user: KeyedUser) -> None:
-    from exif_service.store.accounts import KeyLimitReached, create_api_key
+    from exif_service.domain.errors import KeyLimitReached
+    from exif_service.store.accounts import create_api_key
 
     for _ in range(4):  # the fixture already made one
         create_api_key(pro_user.user_id, "cli")

@@ -21,8 +21,9 @@ from tests.support.media import SRGB, draw, exiftool, make_photo
 
 from exif_service.domain.errors import VerificationFailed
 from exif_service.domain.fields import EditMode, GeoPoint, geo_assignments
+from exif_service.domain.metadata import StripKeep
 from exif_service.engine.exiftool import get_pool
-from exif_service.engine.operations import StripKeep, strip_metadata
+from exif_service.engine.operations import strip_metadata
 from exif_service.services.edit import write_operation
 from exif_service.services.quota import used_today
 from exif_service.services.sources import LocalFile

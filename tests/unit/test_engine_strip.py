@@ -13,8 +13,9 @@ from PIL import Image
 from tests.support.media import SRGB, draw, exiftool, make_photo, make_png
 
 from exif_service.domain.errors import UnsupportedFile
+from exif_service.domain.metadata import StripKeep
 from exif_service.engine.exiftool import ExifToolPool
-from exif_service.engine.operations import StripKeep, strip_metadata
+from exif_service.engine.operations import strip_metadata
 from exif_service.settings import get_settings
 
 # What may remain after a strip: the container's own facts, and (safe mode) colour + rotation.

@@ -8,7 +8,7 @@ from exif_service.api.imagekit.errors import rate_limit_headers, render
 from exif_service.api.imagekit.schemas import present_embedded, present_exif, present_metadata
 from exif_service.domain.errors import EngineFailure, QuotaExceeded
 from exif_service.domain.library import MediaReading
-from exif_service.engine.operations import NumericTag
+from exif_service.domain.metadata import NumericTag
 
 
 def tag(group0: str, group1: str, tag_id: int | str | None, name: str, value: Any) -> NumericTag:

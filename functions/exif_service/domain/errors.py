@@ -2,6 +2,8 @@
 
 ServiceError
  +-- BadRequest               the caller sent something unusable (400)
+ |    +-- EmailTaken          sign-up with an email that already has an account
+ |    +-- KeyLimitReached     the user already has as many live API keys as allowed
  |    +-- UnsafeTag           a tag name or value that could become an ExifTool option
  |    +-- UnsafeUrl           a URL that is not http(s) or reaches a non-public address
  |    +-- FetchFailed         the URL could not be downloaded
@@ -34,6 +36,14 @@ class ServiceError(Exception):
 
 
 class BadRequest(ServiceError):
+    pass
+
+
+class EmailTaken(BadRequest):
+    pass
+
+
+class KeyLimitReached(BadRequest):
     pass
 
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from exif_service.domain.metadata import NumericTag
+
 if TYPE_CHECKING:
     # Types only: the engine produces these values, and importing it at run time would pull
     # Pillow, numpy and the ExifTool pool into the domain.
-    from exif_service.engine.operations import NumericTag
     from exif_service.engine.pixels import PixelFacts
 
 

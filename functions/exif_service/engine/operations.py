@@ -7,7 +7,6 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,6 +18,7 @@ from exif_service.domain.errors import (
     UnsupportedFile,
     VerificationFailed,
 )
+from exif_service.domain.metadata import NumericTag, StripKeep
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
 from exif_service.engine import pdf
@@ -52,13 +52,6 @@ _WRITE_REFUSALS = re.compile(
     r"not yet supported|Unknown file type|File format error|Not a valid",
     re.IGNORECASE,
 )
-
-
-class StripKeep(StrEnum):
-    """What a strip leaves in place."""
-
-    SAFE = "safe"  # ICC colour profile and orientation, so the picture looks the same
-    NONE = "none"  # nothing at all
 
 
 # TIFF-based files keep their image description in IFD0, which `-all=` cannot delete as a
@@ -105,17 +98,6 @@ def read_numeric(pool: ExifToolPool, path: Path) -> dict[str, Any]:
     raw = _read_json(pool, ["-j", "-G1", "-n", "-a"], path)
     _ensure_media(str(raw.get("File:FileType", "")), raw)
     return {k: v for k, v in raw.items() if k != "SourceFile"}
-
-
-@dataclass(frozen=True)
-class NumericTag:
-    """One tag with its family-0 and family-1 groups and its id inside its directory."""
-
-    group0: str  # EXIF, MakerNotes, File, QuickTime, ...
-    group1: str  # IFD0, ExifIFD, GPS, Canon, Track1, ...
-    tag_id: int | str | None  # numeric for EXIF/TIFF tags
-    name: str
-    value: Any
 
 
 def read_numeric_tags(pool: ExifToolPool, path: Path) -> list[NumericTag]:

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from exif_service.domain.accounts import Account, ApiKeyInfo, Plan, looks_like_key
-from exif_service.domain.errors import BadRequest, NotFound, PlanRequired, Unauthorized
+from exif_service.domain.errors import BadRequest, EmailTaken, NotFound, PlanRequired, Unauthorized
 from exif_service.domain.plans import require_api_access
 from exif_service.settings import get_settings
 from exif_service.store import accounts, sessions
@@ -25,10 +25,6 @@ MAX_PASSWORD = 128
 MAX_EMAIL = 254
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1f.]+)+$")
 BAD_CREDENTIALS = "Invalid email or password."
-
-
-class EmailTaken(BadRequest):
-    """Sign-up with an email that already has an account."""
 
 
 @dataclass(frozen=True)

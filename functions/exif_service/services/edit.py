@@ -35,11 +35,11 @@ from exif_service.domain.fields import (
     fit,
     signed_gps,
 )
+from exif_service.domain.metadata import StripKeep
 from exif_service.domain.report import MetadataReport
 from exif_service.domain.tags import TagName
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import (
-    StripKeep,
     WriteTag,
     quick_facts,
     read_metadata,

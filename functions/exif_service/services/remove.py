@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from exif_service.domain.errors import Gone, NotFound
 from exif_service.domain.jobs import Job, JobStatus, Operation
+from exif_service.domain.metadata import StripKeep
 from exif_service.engine.exiftool import ExifToolPool
-from exif_service.engine.operations import StripKeep, strip_metadata
+from exif_service.engine.operations import strip_metadata
 from exif_service.engine.workspace import safe_extension
 from exif_service.services.sources import LocalFile
 from exif_service.settings import get_settings

@@ -26,8 +26,8 @@ from exif_service.domain.errors import (
     ServiceUnavailable,
 )
 from exif_service.domain.jobs import Job, JobStatus, Operation
+from exif_service.domain.metadata import StripKeep
 from exif_service.engine.exiftool import ExifToolPool
-from exif_service.engine.operations import StripKeep
 from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.services.extract import run_extraction

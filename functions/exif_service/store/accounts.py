@@ -25,15 +25,11 @@ from exif_service.domain.accounts import (
     mask_key,
     new_api_key,
 )
-from exif_service.domain.errors import BadRequest, NotFound
+from exif_service.domain.errors import KeyLimitReached, NotFound
 from exif_service.store.mapping import to_record
 from exif_service.store.models import ApiKey, User
 
 MAX_KEY_NAME = 100
-
-
-class KeyLimitReached(BadRequest):
-    """The user already has as many live keys as allowed."""
 
 
 def _account(user: User) -> Account:

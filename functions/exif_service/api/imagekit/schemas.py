@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from exif_service.domain.library import LibraryEntry, MediaReading
-from exif_service.engine.operations import NumericTag
+from exif_service.domain.metadata import NumericTag
 
 # ExifTool family-1 group of an EXIF directory -> section of the `exif` object
 _SECTIONS = {

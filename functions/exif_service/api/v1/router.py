@@ -10,7 +10,7 @@ from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.v1.deps import FileOrUrl, KeyOwner, OptionalKeyOwner
 from exif_service.api.v1.errors import V1Route
 from exif_service.api.v1.schemas import present_job, verification
-from exif_service.engine.operations import StripKeep
+from exif_service.domain.metadata import StripKeep
 from exif_service.services.extract import extract_file, find_extraction
 from exif_service.services.quota import charge_account
 from exif_service.services.remove import cleaned_file, remove_metadata
