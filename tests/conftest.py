@@ -56,7 +56,7 @@ def aws() -> Iterator[Settings]:
 @pytest.fixture
 def client(aws: Settings) -> TestClient:
     """The local all-in-one app over moto and the real ExifTool."""
-    from exif_service.api.app import create_local_app
+    from exif_service.local.app import create_local_app
 
     return TestClient(create_local_app())
 

@@ -1,4 +1,9 @@
-"""The `exif-service` command: local server, admin tasks, and the engine from the shell."""
+"""The `exif-service` command: local server, admin tasks, and the engine from the shell.
+
+Each command imports what it uses inside its own function: `exif-service extract` should not
+load the web framework, boto3 and the AWS emulator that `serve` needs, nor `serve` the engine's
+image libraries before the server is up.
+"""
 
 from __future__ import annotations
 
@@ -84,8 +89,8 @@ def _serve(args: argparse.Namespace) -> int:
         emulator = LocalAws(settings)
         settings = emulator.start()
         print(f"embedded AWS emulator on {emulator.endpoint}", file=sys.stderr)
-    from exif_service.api.app import create_local_app
     from exif_service.engine.exiftool import get_pool, shutdown_pool
+    from exif_service.local.app import create_local_app
 
     pool = get_pool()
     pool.warm()

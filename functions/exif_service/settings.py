@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from exif_service.store.parameters import read_secure_parameters
+
 MB = 1024 * 1024
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 # where the ExifTool layer (layers/exiftool) puts its files in a Lambda function
@@ -125,8 +127,8 @@ def _with_parameter_secrets(settings: Settings) -> Settings:
     }
     if not wanted:
         return settings
-    from exif_service.store.parameters import read_secure_parameters
-
-    values = read_secure_parameters(sorted(set(wanted.values())), settings)
+    values = read_secure_parameters(
+        sorted(set(wanted.values())), settings.region, settings.aws_endpoint_url
+    )
     found = {field: SecretStr(values[name]) for field, name in wanted.items() if name in values}
     return settings.model_copy(update=found)

@@ -60,7 +60,7 @@ def test_cookie_is_secure_when_proxy_says_https(client: TestClient) -> None:
 
 
 def test_cookie_is_secure_on_https_scheme(aws: Settings) -> None:
-    from exif_service.api.app import create_local_app
+    from exif_service.local.app import create_local_app
 
     https = TestClient(create_local_app(), base_url="https://testserver")
     r = https.post(SIGN_UP, json={"email": "tls2@example.com", "password": PASSWORD})

@@ -18,9 +18,11 @@ PAGES += ["/tools/advanced", "/tools/bulk", "/admin", "/pricing"]
 def web() -> TestClient:
     """The web router alone, as its own Lambda serves it (no tables, no ExifTool)."""
     from exif_service.api.app import create_app
+    from exif_service.api.surfaces import API_SURFACES
+    from exif_service.web.errors import SURFACE as WEB
     from exif_service.web.router import web_router
 
-    return TestClient(create_app(web_router))
+    return TestClient(create_app(web_router, surfaces=(*API_SURFACES, WEB)))
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -48,7 +48,7 @@ class V1Stack:
 @contextmanager
 def v1_stack() -> Iterator[V1Stack]:
     """Tables and bucket in moto (built once per module: creating them costs seconds)."""
-    from exif_service.api.app import create_local_app
+    from exif_service.local.app import create_local_app
     from exif_service.local.emulator import prepare_store
     from exif_service.settings import get_settings
     from exif_service.store.aws import reset_clients

@@ -1,41 +1,48 @@
-"""The one app factory: per-Lambda apps (one router each) and the local all-in-one app."""
+"""The one app factory: an app serving some routers, in the envelopes of the given surfaces."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from exif_service.api.errors import render_for_path, request_id_of
+from exif_service.api.errors import Surface, Surfaces, request_id_of
 from exif_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from exif_service.api.surfaces import API_SURFACES
 from exif_service.domain.errors import ServiceError
 from exif_service.settings import get_settings
 from exif_service.store.bind import bind_models
 
 
-def create_app(*routers: APIRouter, title: str = "exif-service") -> FastAPI:
-    """A FastAPI app serving `routers`, with the shared middleware and error rendering."""
+def create_app(
+    *routers: APIRouter,
+    surfaces: Sequence[Surface] = API_SURFACES,
+    title: str = "exif-service",
+) -> FastAPI:
+    """A FastAPI app serving `routers`; unmatched paths answer in their surface's envelope."""
     settings = get_settings()
     bind_models(settings)
+    served = Surfaces(tuple(surfaces))
     app = FastAPI(title=title, version="1.0.0", docs_url="/docs", redoc_url=None)
+    app.state.surfaces = served
     for router in routers:
         app.include_router(router)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
-        return render_for_path(request.url.path, exc.status_code, None, request_id_of(request))
+        return served.render(request.url.path, exc.status_code, None, request_id_of(request))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return render_for_path(request.url.path, 400, None, request_id_of(request))
+        return served.render(request.url.path, 400, None, request_id_of(request))
 
     @app.exception_handler(ServiceError)
     async def _domain(request: Request, exc: ServiceError) -> Response:
-        from exif_service.api.errors import surface_for_path
-
-        surface = surface_for_path(request.url.path)
+        surface = served.for_path(request.url.path)
         status = surface.status_for(exc) if surface else 500
-        return render_for_path(request.url.path, status, exc, request_id_of(request))
+        return served.render(request.url.path, status, exc, request_id_of(request))
 
     # On Lambda a request body must stay under the 6 MB payload limit once base64-encoded, so
     # the deployment lowers the request cap; files above it go to S3 by presigned upload.
@@ -47,13 +54,6 @@ def create_app(*routers: APIRouter, title: str = "exif-service") -> FastAPI:
         if request_limit < settings.max_upload_bytes
         else ""
     )
-    app.add_middleware(BodyLimitMiddleware, limit=request_limit, hint=hint)
+    app.add_middleware(BodyLimitMiddleware, limit=request_limit, surfaces=served, hint=hint)
     app.add_middleware(RequestIdMiddleware)
     return app
-
-
-def create_local_app() -> FastAPI:
-    """Every surface in one app, as `exif-service serve` runs it."""
-    from exif_service.api.routers import all_routers
-
-    return create_app(*all_routers(), title="exif-service (local)")

@@ -3,8 +3,9 @@
 Each surface declares a status table and an envelope renderer (`api/<surface>/errors.py`) and
 builds its route class with `route_class_for()`; the route class catches domain errors,
 request-validation errors and unexpected faults around every endpoint of that surface. Paths
-that match no route (404/405) and bodies over the size limit are rendered by `render_for_path`,
-which picks the surface from the path prefix.
+that match no route (404/405) and bodies over the size limit are rendered by the app's
+`Surfaces`, which picks the surface from the path prefix; the app is given its surfaces
+explicitly when it is assembled (`api/app.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
@@ -63,22 +65,29 @@ class Surface:
         return self.render(self.status_for(error), error, request_id)
 
 
-_SURFACES: list[Surface] = []
+@dataclass(frozen=True)
+class Surfaces:
+    """The surfaces one app serves; a path belongs to the one with its longest prefix."""
 
+    members: tuple[Surface, ...]
 
-def register_surface(surface: Surface) -> Surface:
-    _SURFACES[:] = [s for s in _SURFACES if s.name != surface.name] + [surface]
-    _SURFACES.sort(key=lambda s: -max(len(p) for p in s.prefixes))
-    return surface
+    def for_path(self, path: str) -> Surface | None:
+        best: tuple[int, Surface] | None = None
+        for surface in self.members:
+            for prefix in surface.prefixes:
+                if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), surface)
+        return best[1] if best else None
 
-
-def surface_for_path(path: str) -> Surface | None:
-    best: tuple[int, Surface] | None = None
-    for surface in _SURFACES:
-        for prefix in surface.prefixes:
-            if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), surface)
-    return best[1] if best else None
+    def render(
+        self, path: str, status: int, error: ServiceError | None, request_id: str
+    ) -> Response:
+        """An error response in the envelope of the surface that owns `path`."""
+        surface = self.for_path(path)
+        if surface is None:
+            message = error.message if error else _DEFAULT_MESSAGES.get(status, "Error")
+            return JSONResponse({"message": message}, status_code=status)
+        return surface.render(status, error, request_id)
 
 
 def request_id_of(request: Request) -> str:
@@ -87,19 +96,6 @@ def request_id_of(request: Request) -> str:
         rid = uuid.uuid4().hex
         request.state.request_id = rid
     return str(rid)
-
-
-def render_for_path(
-    path: str, status: int, error: ServiceError | None, request_id: str
-) -> Response:
-    """An error response in the envelope of the surface that owns `path`."""
-    from fastapi.responses import JSONResponse
-
-    surface = surface_for_path(path)
-    if surface is None:
-        message = error.message if error else _DEFAULT_MESSAGES.get(status, "Error")
-        return JSONResponse({"message": message}, status_code=status)
-    return surface.render(status, error, request_id)
 
 
 _DEFAULT_MESSAGES = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from exif_service.api.errors import render_for_path
+from exif_service.api.errors import Surfaces
 from exif_service.domain.errors import FileTooLarge
 
 
@@ -48,7 +48,15 @@ def _request_id(scope: Scope) -> str:
 class BodyLimitMiddleware:
     """Answer 413 in the surface's envelope once a request body passes `limit` bytes."""
 
-    def __init__(self, app: ASGIApp, limit: int, slack: int = 64 * 1024, hint: str = "") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        surfaces: Surfaces,
+        slack: int = 64 * 1024,
+        hint: str = "",
+    ) -> None:
+        self.surfaces = surfaces
         self.app = app
         self.hint = hint  # where larger files can go instead, appended to the message
         # multipart framing adds a little around the file itself
@@ -94,7 +102,7 @@ class BodyLimitMiddleware:
     async def _reject(self, scope: Scope, send: Send) -> None:
         error = FileTooLarge(self._message)
         rid = str(scope.get("state", {}).get("request_id", ""))
-        response = render_for_path(scope.get("path", "/"), 413, error, rid)
+        response = self.surfaces.render(scope.get("path", "/"), 413, error, rid)
         response.headers["connection"] = "close"
         await response(scope, _drain_nothing, send)
 

@@ -28,6 +28,7 @@ from typing import IO, Any, TypeVar
 
 from exif_service.domain.errors import EngineFailure, FileTooComplex, ServiceUnavailable
 from exif_service.domain.tags import check_argument
+from exif_service.settings import get_settings
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -316,8 +317,6 @@ def get_pool() -> ExifToolPool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            from exif_service.settings import get_settings
-
             settings = get_settings()
             pool = ExifToolPool(
                 settings.perl_path,

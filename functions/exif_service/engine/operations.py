@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -121,8 +123,6 @@ def read_exif_block(pool: ExifToolPool, path: Path) -> bytes | None:
     value = raw.get("EXIF")
     if not isinstance(value, str) or not value.startswith("base64:"):
         return None
-    import base64
-    import binascii
 
     try:
         return base64.b64decode(value.removeprefix("base64:"), validate=True)

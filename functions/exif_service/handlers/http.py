@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from fastapi import APIRouter
 from mangum import Mangum
 
+from exif_service.api.app import create_app
+from exif_service.api.errors import Surface, Surfaces
+from exif_service.api.surfaces import API_SURFACES
 from exif_service.observability import logger, metrics, tracer
 from exif_service.services.runtime import engine_pool
 
@@ -23,13 +26,14 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _ID_LIKE = re.compile(r"^(?=.*\d)[\w.=-]{8,}$|^\d+$")
 
 
-def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
+def http_handler(
+    *routers: APIRouter, engine: bool = True, surfaces: Sequence[Surface] = API_SURFACES
+) -> LambdaHandler:
     """A Lambda handler for API Gateway HTTP API (payload 2.0) events serving `routers`."""
-    from exif_service.api.app import create_app
-
     if engine:
         engine_pool().warm()  # in the init phase, not the first request
-    adapter = Mangum(create_app(*routers), lifespan="off")
+    served = Surfaces(tuple(surfaces))
+    adapter = Mangum(create_app(*routers, surfaces=surfaces), lifespan="off")
 
     # capture_response=False: responses may carry the caller's file, which never goes to traces
     @tracer.capture_lambda_handler(capture_response=False)
@@ -38,7 +42,7 @@ def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         response: dict[str, Any] = adapter(event, context)
-        _record(event, response, time.perf_counter() - started, processes_files=engine)
+        _record(event, response, time.perf_counter() - started, served, processes_files=engine)
         return response
 
     typed: LambdaHandler = handler
@@ -46,15 +50,18 @@ def http_handler(*routers: APIRouter, engine: bool = True) -> LambdaHandler:
 
 
 def _record(
-    event: dict[str, Any], response: dict[str, Any], seconds: float, *, processes_files: bool
+    event: dict[str, Any],
+    response: dict[str, Any],
+    seconds: float,
+    surfaces: Surfaces,
+    *,
+    processes_files: bool,
 ) -> None:
     """Request metrics by surface and operation (the API route, or the path with ids folded)."""
-    from exif_service.api.errors import surface_for_path
-
     http = event.get("requestContext", {}).get("http", {})
     method = str(http.get("method", "GET"))
     path = str(event.get("rawPath") or http.get("path") or "/")
-    surface = surface_for_path(path)
+    surface = surfaces.for_path(path)
     route = str(event.get("routeKey") or "")
     if route and "+}" not in route and route != "$default":
         operation = route.split(" ", 1)[-1]

@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from exif_service.observability import logger, metrics, tracer
+from exif_service.services.retention import run_purge
 from exif_service.settings import get_settings
 from exif_service.store.bind import bind_models
 
@@ -23,7 +24,6 @@ _MARGIN_MS = 30_000
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Soft-delete expired files and purge those soft-deleted longer than the grace period."""
-    from exif_service.services.retention import run_purge
 
     def should_stop() -> bool:
         remaining: int = context.get_remaining_time_in_millis()

@@ -12,8 +12,11 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
+from exif_service.api.v1.schemas import present_job
 from exif_service.observability import logger, metrics, tracer
+from exif_service.services.callbacks import deliver
 from exif_service.services.runtime import engine_pool, file_store
+from exif_service.services.uploads import process_upload
 from exif_service.settings import get_settings
 from exif_service.store.bind import bind_models
 
@@ -26,9 +29,6 @@ engine_pool().warm()
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     """Process every uploaded object in the event; repeated events change nothing."""
-    from exif_service.api.v1.schemas import present_job
-    from exif_service.services.callbacks import deliver
-    from exif_service.services.uploads import process_upload
 
     settings = get_settings()
     blobs = file_store()

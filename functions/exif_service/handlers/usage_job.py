@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from exif_service.observability import logger, metrics, tracer
+from exif_service.services.usage_reset import run_usage_reset
 from exif_service.settings import get_settings
 from exif_service.store.bind import bind_models
 
@@ -24,7 +25,6 @@ bind_models(get_settings())
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run the usage reset for the day that has just ended."""
-    from exif_service.services.usage_reset import run_usage_reset
 
     report = run_usage_reset(datetime.now(UTC))
     metrics.add_dimension("surface", "all")

@@ -13,6 +13,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from exif_service.services.retention import run_purge
+from exif_service.services.runtime import engine_pool, file_store
+from exif_service.services.uploads import process_pending_uploads
+from exif_service.services.usage_reset import run_usage_reset
+from exif_service.settings import get_settings
+
 log = logging.getLogger(__name__)
 
 _MAX_SLEEP_S = 60.0  # wake at least this often, so a changed wall clock is noticed
@@ -21,24 +27,18 @@ _UPLOAD_POLL_S = 2.0
 
 def usage_reset_job(now: datetime) -> dict[str, Any]:
     """Report the day that ended and remove counters of past days."""
-    from exif_service.services.usage_reset import run_usage_reset
 
     return asdict(run_usage_reset(now))
 
 
 def purge_job(now: datetime) -> dict[str, Any]:
     """Soft-delete expired files and purge those past the grace period."""
-    from exif_service.services.retention import run_purge
-    from exif_service.settings import get_settings
 
     return asdict(run_purge(now, timedelta(hours=get_settings().purge_grace_hours)))
 
 
 def uploads_job(now: datetime) -> dict[str, Any]:
     """Process files uploaded to `uploads/` (on AWS the S3 event does this)."""
-    from exif_service.services.runtime import engine_pool, file_store
-    from exif_service.services.uploads import process_pending_uploads
-    from exif_service.settings import get_settings
 
     processed = process_pending_uploads(engine_pool(), file_store(), get_settings())
     return {"processed": processed}

@@ -11,18 +11,18 @@ from collections.abc import Sequence
 
 import boto3
 
-from exif_service.settings import Settings
-
 log = logging.getLogger(__name__)
 
 _BATCH = 10  # GetParameters accepts at most ten names
 
 
-def read_secure_parameters(names: Sequence[str], settings: Settings) -> dict[str, str]:
+def read_secure_parameters(
+    names: Sequence[str], region: str, endpoint_url: str | None
+) -> dict[str, str]:
     """The decrypted values of those of `names` that exist."""
     # Its own client: this runs while get_settings() is still building the settings that the
     # cached clients in store/aws.py read.
-    ssm = boto3.client("ssm", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    ssm = boto3.client("ssm", region_name=region, endpoint_url=endpoint_url)
     values: dict[str, str] = {}
     for start in range(0, len(names), _BATCH):
         batch = list(names[start : start + _BATCH])

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from exif_service.api.errors import DEFAULT_STATUS_CODES, Surface, register_surface, route_class_for
+from exif_service.api.errors import DEFAULT_STATUS_CODES, Surface, route_class_for
 from exif_service.domain import errors as e
+from exif_service.web.pages import render_page
 
 STATUS = DEFAULT_STATUS_CODES
 
@@ -29,7 +30,6 @@ _TITLES = {
 
 
 def render(status: int, error: e.ServiceError | None, request_id: str) -> Response:
-    from exif_service.web.pages import render_page
 
     return render_page(
         "error.html",
@@ -41,5 +41,5 @@ def render(status: int, error: e.ServiceError | None, request_id: str) -> Respon
     )
 
 
-SURFACE = register_surface(Surface(name="web", prefixes=("/",), status_table=STATUS, render=render))
+SURFACE = Surface(name="web", prefixes=("/",), status_table=STATUS, render=render)
 WebRoute = route_class_for(SURFACE)

@@ -10,7 +10,6 @@ from exif_service.api.errors import (
     DEFAULT_STATUS_CODES,
     Surface,
     default_message,
-    register_surface,
     route_class_for,
 )
 from exif_service.domain import errors as e
@@ -66,12 +65,10 @@ def rate_limit_headers(limit: int, now: datetime | None = None) -> dict[str, str
     }
 
 
-SURFACE = register_surface(
-    Surface(
-        name="imagekit",
-        prefixes=("/v1/", "/api/v1/files"),
-        status_table=STATUS,
-        render=render,
-    )
+SURFACE = Surface(
+    name="imagekit",
+    prefixes=("/v1/", "/api/v1/files"),
+    status_table=STATUS,
+    render=render,
 )
 ImageKitRoute = route_class_for(SURFACE)

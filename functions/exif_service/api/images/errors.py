@@ -8,7 +8,6 @@ from exif_service.api.errors import (
     DEFAULT_STATUS_CODES,
     Surface,
     default_message,
-    register_surface,
     route_class_for,
 )
 from exif_service.domain import errors as e
@@ -41,20 +40,18 @@ def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONRe
     return JSONResponse(body, status_code=status)
 
 
-SURFACE = register_surface(
-    Surface(
-        name="images",
-        prefixes=(
-            "/api/images",
-            "/api/keys",
-            "/api/billing",
-            "/api/feedback",
-            "/api/admin",
-            "/api/auth",
-            "/api/",
-        ),
-        status_table=STATUS,
-        render=render,
-    )
+SURFACE = Surface(
+    name="images",
+    prefixes=(
+        "/api/images",
+        "/api/keys",
+        "/api/billing",
+        "/api/feedback",
+        "/api/admin",
+        "/api/auth",
+        "/api/",
+    ),
+    status_table=STATUS,
+    render=render,
 )
 ImagesRoute = route_class_for(SURFACE)

@@ -8,7 +8,6 @@ from exif_service.api.errors import (
     DEFAULT_STATUS_CODES,
     Surface,
     default_message,
-    register_surface,
     route_class_for,
 )
 from exif_service.domain import errors as e
@@ -27,12 +26,10 @@ def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONRe
     return JSONResponse(body, status_code=status)
 
 
-SURFACE = register_surface(
-    Surface(
-        name="v1",
-        prefixes=("/api/v1/extract", "/api/v1/remove", "/api/v1/uploads", "/download-cleaned"),
-        status_table=STATUS,
-        render=render,
-    )
+SURFACE = Surface(
+    name="v1",
+    prefixes=("/api/v1/extract", "/api/v1/remove", "/api/v1/uploads", "/download-cleaned"),
+    status_table=STATUS,
+    render=render,
 )
 V1Route = route_class_for(SURFACE)
