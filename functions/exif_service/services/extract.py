@@ -1,17 +1,50 @@
-"""Extract a file's metadata and keep the result under a uuid."""
+"""Extract a file's metadata and keep the result under a uuid, one file or a batch."""
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from exif_service.domain.errors import NotFound
+from exif_service.domain.accounts import Account
+from exif_service.domain.errors import (
+    BadRequest,
+    EngineFailure,
+    NotFound,
+    QuotaExceeded,
+    ServiceError,
+    ServiceUnavailable,
+)
+from exif_service.domain.fields import MAX_BULK_FILES
 from exif_service.domain.jobs import Job, JobStatus, Operation
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import read_metadata
-from exif_service.services.sources import LocalFile
+from exif_service.services.quota import charge_account, refund_user, used_today
+from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.store.blobs import Blobs
 from exif_service.store.jobs import get_job, save_job
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = MAX_BULK_FILES  # the same 20 as the image tools' bulk endpoints
+
+# API Gateway gives up on a synchronous request after 30 s (the function's timeout is 29 s), and
+# a Lambda killed mid-batch never gives back what it charged: inputs not started within this
+# budget are answered as not processed (and refunded) so the response always arrives.
+BATCH_BUDGET_S = 20.0
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One input of a batch: what the caller sent (a file name or a URL) and how it went."""
+
+    file_name: str | None = None
+    url: str | None = None
+    job: Job | None = None
+    error: ServiceError | None = None
 
 
 def extract_file(pool: ExifToolPool, local: LocalFile, owner_id: str | None, blobs: Blobs) -> Job:
@@ -56,3 +89,66 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def extract_batch(
+    pool: ExifToolPool, sources: Sequence[Source], owner: Account, blobs: Blobs
+) -> list[BatchResult]:
+    """Extract and store every input in order; a bad input fails alone and is given back.
+
+    Every input is charged up front, as the bulk image tools do, so a batch the day's allowance
+    cannot cover is refused whole (429) before any work; the failed inputs are refunded at the
+    end. An unexpected fault (not a domain error) fails the request and refunds everything.
+    """
+    if not sources:
+        raise BadRequest("Provide at least one file (multipart field 'file') or URL ('urls').")
+    if len(sources) > MAX_BATCH:
+        raise BadRequest(f"Too many inputs: at most {MAX_BATCH} files and URLs per request.")
+    charged_at = datetime.now(UTC)
+    try:
+        with charge_account(owner, units=len(sources)):
+            results = _run_batch(pool, sources, owner.user_id, blobs)
+    except QuotaExceeded as exc:
+        left = max(exc.limit - used_today(owner), 0)
+        raise QuotaExceeded(
+            f"This batch needs {len(sources)} images but {left} of today's {exc.limit} are "
+            "left. Send fewer inputs or upgrade your plan for more.",
+            exc.limit,
+        ) from exc
+    failed = sum(1 for result in results if result.job is None)
+    if failed:
+        # after the charge block, so a fault there can never refund these units twice
+        refund_user(owner.user_id, charged_at, failed)
+    return results
+
+
+def _run_batch(
+    pool: ExifToolPool, sources: Sequence[Source], owner_id: str, blobs: Blobs
+) -> list[BatchResult]:
+    started = time.monotonic()
+    results: list[BatchResult] = []
+    for index, source in enumerate(sources):
+        # the first input always runs, so every batch makes progress
+        if index and time.monotonic() - started > BATCH_BUDGET_S:
+            late = ServiceUnavailable(
+                "Not processed: the batch ran out of time. Send this input again."
+            )
+            results.append(_failed(source, late))
+            continue
+        try:
+            with materialize(source) as local:
+                job = extract_file(pool, local, owner_id, blobs)
+        except ServiceError as exc:
+            if isinstance(exc, EngineFailure):
+                log.exception("batch input %d: the engine failed", index)
+            else:
+                log.info("batch input %d refused: %s", index, type(exc).__name__)
+            results.append(_failed(source, exc))
+            continue
+        results.append(BatchResult(file_name=job.file_name, url=source.url, job=job))
+    return results
+
+
+def _failed(source: Source, error: ServiceError) -> BatchResult:
+    name = display_name(source.file_name) if source.stream is not None else None
+    return BatchResult(file_name=name, url=source.url, error=error)

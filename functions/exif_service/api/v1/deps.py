@@ -1,11 +1,14 @@
-"""The v1 surface's dependencies: the key owner (`X-API-Key` or `?key=`), the file or URL,
-and the fields of an upload grant."""
+"""The v1 surface's dependencies: the key owner (`X-API-Key` or `?key=`), the file or URL (or a
+batch of them), and the fields of an upload grant."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.datastructures import FormData, UploadFile
 
 from exif_service.api.auth import optional_owner, required_owner, v1_key
 from exif_service.api.inputs import file_or_url, read_form, read_json
@@ -41,3 +44,63 @@ async def upload_request(request: Request) -> dict[str, str]:
 
 
 UploadFields = Annotated[dict[str, str], Depends(upload_request)]
+
+
+# More parts than a batch allows are parsed, so an oversized batch is refused by its count.
+_MAX_BATCH_PARTS = 100
+
+
+async def batch_sources(request: Request) -> AsyncIterator[list[Source]]:
+    """A batch's inputs: multipart `file` parts and a `urls` field holding a JSON array, or a
+    JSON body `{"urls": [...]}`; the files come first, in the order sent, then the URLs.
+
+    Only the shape is checked here; the count and each input are the service's to judge.
+    """
+    content_type = request.headers.get("content-type", "").lower()
+    form: FormData | None = None
+    try:
+        if content_type.startswith("multipart/form-data"):
+            form = await read_form(request, max_files=_MAX_BATCH_PARTS)
+            yield _form_sources(form)
+        elif content_type.startswith("application/json"):
+            yield [Source(url=url) for url in _url_list((await read_json(request)).get("urls"))]
+        else:
+            raise BadRequest(
+                "Send files as multipart/form-data (fields 'file', and 'urls' as a JSON array), "
+                'or URLs as a JSON body {"urls": [...]}.'
+            )
+    finally:
+        if form is not None:
+            await form.close()
+
+
+def _form_sources(form: FormData) -> list[Source]:
+    # Files before URLs whatever the order of the parts: HTTP clients differ in where they put
+    # text fields (httpx and requests send them first, curl keeps the order of its -F options).
+    files: list[Source] = []
+    for value in form.getlist("file"):
+        if isinstance(value, UploadFile):
+            files.append(Source(stream=value.file, file_name=value.filename or "file"))
+        elif value != "":
+            raise BadRequest("Each file field must be a file upload.")
+    urls: list[Source] = []
+    for value in form.getlist("urls"):
+        if not isinstance(value, str):
+            raise BadRequest("urls must be a JSON array of URLs, not a file.")
+        try:
+            listed = json.loads(value) if value.strip() else []
+        except json.JSONDecodeError as exc:
+            raise BadRequest("urls must be a JSON array of URLs.") from exc
+        urls += [Source(url=url) for url in _url_list(listed)]
+    return files + urls
+
+
+def _url_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
+        raise BadRequest("urls must be a JSON array of URLs.")
+    return value
+
+
+BatchSources = Annotated[list[Source], Depends(batch_sources)]

@@ -7,11 +7,11 @@ from fastapi.responses import JSONResponse, Response
 
 from exif_service.api.delivery import kept_file, public_base
 from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
-from exif_service.api.v1.deps import FileOrUrl, KeyOwner, OptionalKeyOwner
+from exif_service.api.v1.deps import BatchSources, FileOrUrl, KeyOwner, OptionalKeyOwner
 from exif_service.api.v1.errors import V1Route
-from exif_service.api.v1.schemas import present_job, verification
+from exif_service.api.v1.schemas import present_batch, present_job, verification
 from exif_service.domain.metadata import StripKeep
-from exif_service.services.extract import extract_file, find_extraction
+from exif_service.services.extract import extract_batch, extract_file, find_extraction
 from exif_service.services.quota import charge_account
 from exif_service.services.remove import cleaned_file, remove_metadata
 from exif_service.services.sources import materialize
@@ -33,6 +33,19 @@ def extract(
     with charge_account(owner), materialize(source) as local:
         job = extract_file(pool, local, owner.user_id, blobs)
     return JSONResponse(present_job(job, structured=structured))
+
+
+@extract_router.post("/api/v1/extract/batch")
+def extract_many(
+    owner: KeyOwner,
+    structured: StructuredDep,
+    sources: BatchSources,
+    blobs: BlobsDep,
+    pool: PoolDep,
+) -> JSONResponse:
+    """Extract up to 20 files and URLs in one request; each input succeeds or fails alone."""
+    results = extract_batch(pool, sources, owner, blobs)
+    return JSONResponse(present_batch(results, structured=structured))
 
 
 @extract_router.get("/api/v1/extract/{job_uuid}")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from exif_service.api.v1.errors import SURFACE
 from exif_service.domain.jobs import Job
 from exif_service.domain.report import MetadataReport
+from exif_service.services.extract import BatchResult
 
 # The documented example names these groups in lower case; every other group keeps its name.
 _RENAMED = {"EXIF": "exif", "IPTC": "iptc", "XMP": "xmp"}
@@ -67,3 +69,31 @@ def present_job(
     if job.error:
         body["error"] = job.error
     return body
+
+
+# A URL is echoed back so the caller can match results to inputs; one the fetcher refused for
+# its length is not worth sending back whole.
+_MAX_ECHOED_URL = 2048
+
+
+def present_batch(results: list[BatchResult], *, structured: bool = False) -> dict[str, Any]:
+    """POST /extract/batch: one entry per input, in order, each as POST /extract shows it.
+
+    A failed input carries its `error` and the status a single extract of it would have had.
+    """
+    out: list[dict[str, Any]] = []
+    for result in results:
+        item: dict[str, Any]
+        if result.job is not None:
+            item = present_job(result.job, structured=structured)
+        else:
+            assert result.error is not None
+            item = {"success": False, "status": "failed"}
+            if result.file_name is not None:
+                item["fileName"] = result.file_name
+            item["error"] = result.error.message
+            item["httpStatus"] = SURFACE.status_for(result.error)
+        if result.url is not None:
+            item["url"] = result.url[:_MAX_ECHOED_URL]
+        out.append(item)
+    return {"success": True, "results": out}
