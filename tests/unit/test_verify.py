@@ -9,6 +9,7 @@ from PIL import Image, PngImagePlugin
 from tests.support.media import SRGB, draw
 
 from exif_service.domain.errors import VerificationFailed
+from exif_service.domain.lists import ListOp
 from exif_service.engine.imagedata import same_image_data
 from exif_service.engine.verify import (
     HEIF_ICC_NOTE,
@@ -17,6 +18,7 @@ from exif_service.engine.verify import (
     check_decodes,
     check_strip,
     missing_writes,
+    replaced_values,
     stale_places,
     stale_positions,
 )
@@ -151,6 +153,34 @@ def test_a_movie_title_left_in_another_atom_is_stale() -> None:
     # a PDF's Subject is its description, not keywords
     keywords = [Expected("XMP-dc", "Subject", ("new",))]
     assert stale_places(before, after, keywords) == []
+
+
+def test_an_added_list_keeps_its_old_items_and_a_removed_item_must_be_gone() -> None:
+    before = [
+        tag("IPTC:IPTC:Keywords", ["sunset", "mountains"]),
+        tag("XMP:XMP-dc:Subject", ["sunset", "mountains"]),
+        tag("XMP:XMP-dc:Creator", ["Jane Doe"]),
+        tag("EXIF:IFD0:Artist", "Jane Doe"),
+    ]
+    after = [
+        tag("IPTC:IPTC:Keywords", ["sunset", "beach"]),
+        tag("XMP:XMP-dc:Subject", ["sunset", "mountains", "beach"]),
+        tag("XMP:XMP-dc:Creator", ["Jane Doe", "John Roe"]),
+        tag("EXIF:IFD0:Artist", "John Roe"),
+    ]
+    expected = [
+        Expected("IPTC", "Keywords", ("beach", "sunset"), op=ListOp.ADD),
+        Expected("IPTC", "Keywords", ("mountains",), op=ListOp.REMOVE),
+        Expected("XMP-dc", "Creator", ("John Roe",), op=ListOp.ADD),
+        Expected("EXIF", "Artist", ("John Roe",)),
+    ]
+    assert missing_writes(after, expected) == []
+    # kept creators are not the artist's old value left behind; the removed keyword is
+    assert [t.place for t in stale_places(before, after, expected)] == ["XMP-dc:Subject"]
+    assert replaced_values(before, expected) == ["mountains"]
+    absent = [Expected("IPTC", "Keywords", ("lake",), op=ListOp.ADD)]
+    still = [Expected("XMP-dc", "Subject", ("mountains",), op=ListOp.REMOVE)]
+    assert missing_writes(after, absent + still) == ["IPTC:Keywords", "XMP-dc:Subject"]
 
 
 def test_no_coordinate_may_keep_the_old_position() -> None:

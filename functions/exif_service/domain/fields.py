@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from exif_service.domain.errors import BadRequest
+from exif_service.domain.lists import ListOp, is_list_tag
 from exif_service.domain.tags import TagName, check_value, parse_tag_name
 
 MAX_ADVANCED_FIELDS = 200
@@ -25,7 +26,7 @@ MAX_BULK_FILES = 20
 
 
 class EditMode(StrEnum):
-    APPEND = "append"  # keep what the file has, set the given tags
+    APPEND = "append"  # keep what the file has, set the given tags, add to list tags
     OVERWRITE = "overwrite"  # clear the metadata first (colour profile kept)
 
 
@@ -46,12 +47,27 @@ class Assignment:
     the first printed name that happens to contain "1"). `fitted` writes (the simple tools')
     go only to files whose format holds the tag's kind of block; a tag the caller named
     goes to every file, and not being written there is an error.
+
+    `op` ADD adds `values` to a list tag (those it lacks) and takes `removed` out of it.
+    `joined` values are one comma-separated text in the file (movies' and PDFs' keywords).
     """
 
     tag: TagName
     values: tuple[str, ...]
     numeric: bool = False
     fitted: bool = False
+    op: ListOp = ListOp.SET
+    removed: tuple[str, ...] = ()
+    joined: bool = False
+
+
+def appended(assignment: Assignment) -> Assignment:
+    """The assignment as append mode writes it: list tags gain the values instead of being
+    replaced by them; other tags (and deletions) are set as given."""
+    lists = assignment.joined or is_list_tag(assignment.tag)
+    if assignment.op is ListOp.SET and assignment.values and lists:
+        return replace(assignment, op=ListOp.ADD)
+    return assignment
 
 
 class Container(StrEnum):
@@ -206,8 +222,10 @@ def form_assignments(
             continue
         values = _field_values(field, raw)
         out += [Assignment(parse_tag_name(tag), values, fitted=True) for tag in field.tags]
-        joined = (", ".join(values),)
-        out += [Assignment(parse_tag_name(tag), joined, fitted=True) for tag in field.elsewhere]
+        out += [
+            Assignment(parse_tag_name(tag), values, fitted=True, joined=field.kind is Kind.LIST)
+            for tag in field.elsewhere
+        ]
     if not out and not allow_empty:
         names = ", ".join(f.name for f in spec)
         raise BadRequest(f"Provide at least one metadata field ({names}).")
@@ -234,7 +252,8 @@ def advanced_assignments(fields: Any) -> list[Assignment]:
     """Type-check the advanced editor's `{tag: value}` object.
 
     A value is a string, number or boolean, or a list of those for list tags; `null` deletes
-    the tag. Signed GPS coordinates also get their reference tag, unless the caller set it.
+    the tag; `{"add": [...], "remove": [...]}` edits a list tag item by item. Signed GPS
+    coordinates also get their reference tag, unless the caller set it.
     """
     if not isinstance(fields, dict) or not fields:
         raise BadRequest("fields must be a JSON object with at least one tag.")
@@ -250,11 +269,38 @@ def advanced_assignments(fields: Any) -> list[Assignment]:
 def _assignment(tag: TagName, value: Any) -> Assignment:
     if value is None:
         return Assignment(tag, ())
+    if isinstance(value, dict):
+        return _list_edit(tag, value)
     items = value if isinstance(value, list) else [value]
     if isinstance(value, list) and len(value) > MAX_LIST_ITEMS:
         raise BadRequest(f"{tag.arg} may hold at most {MAX_LIST_ITEMS} values.")
     numeric = bool(items) and all(_is_number(v) for v in items)
     return Assignment(tag, tuple(_scalar(tag, v) for v in items), numeric=numeric)
+
+
+_LIST_EDIT_KEYS = frozenset({"add", "remove"})
+
+
+def _list_edit(tag: TagName, edit: dict[str, Any]) -> Assignment:
+    """`{"add": [...], "remove": [...]}` for a list tag: each a list of strings."""
+    shape = f'{tag.arg} takes {{"add": [...], "remove": [...]}} with lists of strings'
+    if not edit or not set(edit) <= _LIST_EDIT_KEYS:
+        raise BadRequest(f"{shape}.")
+    parts: dict[str, tuple[str, ...]] = {}
+    for key in ("add", "remove"):
+        items = edit.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+            raise BadRequest(f"{shape}.")
+        if len(items) > MAX_LIST_ITEMS:
+            raise BadRequest(f"{tag.arg} may hold at most {MAX_LIST_ITEMS} values.")
+        parts[key] = tuple(dict.fromkeys(_scalar(tag, v) for v in items))
+    if not parts["add"] and not parts["remove"]:
+        raise BadRequest(f"{shape}: both are empty.")
+    if both := set(parts["add"]) & set(parts["remove"]):
+        raise BadRequest(f"{tag.arg} both adds and removes {sorted(both)[0]}.")
+    if not is_list_tag(tag):
+        raise BadRequest(f"{tag.arg} is not a list tag: add and remove need one.")
+    return Assignment(tag, parts["add"], op=ListOp.ADD, removed=parts["remove"])
 
 
 def _is_number(value: Any) -> bool:

@@ -20,6 +20,7 @@ from exif_service.domain.errors import (
     UnsupportedFile,
     VerificationFailed,
 )
+from exif_service.domain.lists import ListOp, merge_words, split_words
 from exif_service.domain.metadata import NumericTag, StripKeep
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
@@ -37,6 +38,8 @@ from exif_service.engine.verify import (
     check_decodes,
     check_strip,
     describe,
+    in_field,
+    matches,
     missing_writes,
     read_tags,
     replaced_values,
@@ -77,6 +80,8 @@ class WriteTag:
     tag: TagName
     value: str | None  # None deletes the tag
     numeric: bool = False  # write the value as is, without ExifTool's print conversion
+    op: ListOp = ListOp.SET  # ADD / REMOVE: one item of a list tag, the others kept
+    joined: bool = False  # a list kept as one comma-separated text (movie and PDF keywords)
 
 
 def read_metadata(
@@ -249,25 +254,74 @@ def write_tags(
         args += ["-all=", "--icc_profile:all"]
     if position is not None:
         args += ["-GPS:all=", "-XMP:*GPS*=", "-QuickTime:*GPS*="]
+    tags = _merge_joined(tags, before)
     for item in tags:
-        if item.value is None:
-            args.append(f"-{item.tag.arg}=")
-        else:
-            op = "#=" if item.numeric else "="
-            args.append(f"-{item.tag.arg}{op}{check_value(item.tag.arg, item.value)}")
+        args += _tag_args(item, before)
     result = _write_file(pool, args, src, dst, facts)
     _refuse_tag_warnings(result.stderr, tags)
     _verify_write(pool, src, dst, facts, before, _expected(tags), overwrite, position)
     return facts
 
 
-def _expected(tags: Sequence[WriteTag]) -> list[Expected]:
-    grouped: dict[str, Expected] = {}
+def _tag_args(item: WriteTag, before: Sequence[ReadTag]) -> list[str]:
+    arg = item.tag.arg
+    if item.value is None:
+        return [f"-{arg}="]
+    value = check_value(arg, item.value)
+    numeric = "#" if item.numeric else ""
+    if item.op is ListOp.REMOVE:
+        return [f"-{arg}{numeric}-={value}"]
+    if item.op is ListOp.ADD and not item.joined:
+        if _holds_item(before, item):
+            return []  # re-adding would move the item to the end of the list
+        # ExifTool's idiom for adding without a duplicate: delete the value, then add it
+        return [f"-{arg}{numeric}-={value}", f"-{arg}{numeric}+={value}"]
+    return [f"-{arg}{numeric}={value}"]
+
+
+def _holds_item(before: Sequence[ReadTag], item: WriteTag) -> bool:
+    """Whether every place of the tag already holds the item (and there is such a place)."""
+    places = [t for t in before if matches(t, item.tag.group, item.tag.name)]
+    wanted = (item.value or "").casefold()
+    return bool(places) and all(
+        any(str(v).casefold() == wanted for v in _items(t.value)) for t in places
+    )
+
+
+def _merge_joined(tags: Sequence[WriteTag], before: Sequence[ReadTag]) -> list[WriteTag]:
+    """Added words of a comma-separated list (a movie's or PDF's keywords) merged into the words
+    the place holds already, as one text to set; every other tag as it was."""
+    added: dict[str, list[WriteTag]] = {}
     for item in tags:
-        key = item.tag.arg.lower()
+        if item.op is ListOp.ADD and item.joined:
+            added.setdefault(item.tag.arg.lower(), []).append(item)
+    out: list[WriteTag] = []
+    for item in tags:
+        if item.op is not ListOp.ADD or not item.joined:
+            out.append(item)
+            continue
+        words = added.pop(item.tag.arg.lower(), None)
+        if words:  # None: merged with the tag's first word already
+            place = next((t for t in before if matches(t, item.tag.group, item.tag.name)), None)
+            old = split_words([str(v) for v in _items(place.value)]) if place else []
+            new = merge_words(old, [w.value or "" for w in words])
+            out.append(WriteTag(item.tag, ", ".join(new), op=ListOp.ADD, joined=True))
+    return out
+
+
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _expected(tags: Sequence[WriteTag]) -> list[Expected]:
+    grouped: dict[tuple[str, ListOp], Expected] = {}
+    for item in tags:
+        key = (item.tag.arg.lower(), item.op)
         prev = grouped.get(key)
-        values = (prev.values if prev else ()) + ((item.value,) if item.value is not None else ())
-        grouped[key] = Expected(item.tag.group, item.tag.name, values, item.numeric)
+        # a merged text must hold every word it was given, whatever the place did to spacing
+        new = split_words([item.value]) if item.joined and item.value else [item.value]
+        values = (prev.values if prev else ()) + tuple(v for v in new if v is not None)
+        grouped[key] = Expected(item.tag.group, item.tag.name, values, item.numeric, item.op)
     return list(grouped.values())
 
 
@@ -335,8 +389,19 @@ def _repair_args(
 ) -> list[str]:
     args = _deletions(leftovers, facts)
     for tag in stale:
+        removed = [
+            v
+            for e in expected
+            if e.op is ListOp.REMOVE and in_field(tag, same_field(e.name))
+            for v in e.values
+        ]
+        if removed:
+            # a removed item left in another place of the field: take out that item only
+            args += [f"-{tag.place}-={check_value(tag.place, v)}" for v in removed]
+            continue
         args.append(f"-{tag.place}=")
-        source = next((e for e in expected if tag.name.lower() in same_field(e.name)), None)
+        setting = [e for e in expected if e.op is ListOp.SET]
+        source = next((e for e in setting if tag.name.lower() in same_field(e.name)), None)
         if source is not None and "GPS" not in tag.name:
             args += [f"-{tag.place}={check_value(tag.place, v)}" for v in source.values]
     return args
@@ -367,6 +432,7 @@ _PDF_STRUCTURE_NAMES = frozenset({"PDFVersion", "Linearized", "PageCount", "XMPT
 # only warns, so the warnings are turned into an error naming the caller's tag.
 _UNKNOWN_TAG = re.compile(r"Tag '[^']*' is not defined|doesn't exist or isn't writable")
 _NOT_WRITABLE = re.compile(r"is not writable")
+_NOT_A_LIST = re.compile(r"Shift value for .* is not a number")
 
 
 def _refuse_tag_warnings(stderr: str, tags: Sequence[WriteTag]) -> None:
@@ -380,6 +446,9 @@ def _refuse_tag_warnings(stderr: str, tags: Sequence[WriteTag]) -> None:
                 raise BadRequest(f"Unknown tag: {item.tag.arg}")
             if _NOT_WRITABLE.search(line):
                 raise BadRequest(f"Tag is not writable: {item.tag.arg}")
+            if _NOT_A_LIST.search(line):
+                # `+=` on a text tag that is no list here (a PDF's Creator is not XMP's)
+                raise BadRequest(f"{item.tag.arg} is not a list tag in this file.")
             raise BadRequest(f"Invalid value for tag {item.tag.arg}")
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from PIL import Image, features
 
 from exif_service.domain.errors import EngineFailure, VerificationFailed
+from exif_service.domain.lists import ListOp, split_words
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.imagedata import same_image_data
 
@@ -482,20 +483,34 @@ BOOKKEEPING = frozenset(
 
 @dataclass(frozen=True)
 class Expected:
-    """A tag the caller asked for, and the values it must read back with."""
+    """A tag the caller asked for, and the values it must read back with.
+
+    SET: exactly these values (empty: the tag is gone); ADD: these items are in the list (its
+    other items may stay); REMOVE: none of these items is in it.
+    """
 
     group: str | None
     name: str
-    values: tuple[str, ...]  # empty: the tag must be gone
+    values: tuple[str, ...]
     numeric: bool = False
+    op: ListOp = ListOp.SET
 
 
 def missing_writes(tags: Sequence[ReadTag], expected: Sequence[Expected]) -> list[str]:
     """Requested tags that do not read back as requested (`XMP-dc:Title`)."""
     missing: list[str] = []
     for item in expected:
-        found = [t for t in tags if _matches(t, item.group, item.name)]
+        found = [t for t in tags if matches(t, item.group, item.name)]
         label = f"{item.group}:{item.name}" if item.group else item.name
+        if item.op is ListOp.ADD:
+            if not any(_holds_all(t.value, item.values) for t in found):
+                missing.append(label)
+            continue
+        if item.op is ListOp.REMOVE:
+            gone = {_norm(v) for v in item.values}
+            if any(_norm(v) in gone for t in found for v in _as_list(t.value)):
+                missing.append(label)
+            continue
         if not item.values:
             if any(_present(t.value) for t in found):
                 missing.append(label)
@@ -512,40 +527,61 @@ def stale_places(
 
     The old values are those the file held before, in any group, under the written tag's name
     or a name readers treat as the same field (a movie's `ItemList:Title` next to `XMP:Title`).
+    A list that is added to keeps its old items on purpose: they are not stale, in it or
+    anywhere; the items a write removes are the old values of their field.
     """
     stale: list[ReadTag] = []
+    adding = [e for e in expected if e.op is ListOp.ADD]
     for item in expected:
-        if item.numeric:
+        if item.numeric or item.op is ListOp.ADD:
             continue  # numbers are compared by position (`stale_positions`), not as text
         names = same_field(item.name)
-        old = {
-            _norm(v)
-            for t in before
-            if in_field(t, names) and t.group0 not in _NEUTRAL_GROUPS
-            for v in _as_list(t.value)
-        }
-        new = {_norm(v) for v in item.values}
-        old -= new
+        if item.op is ListOp.REMOVE:
+            old = {_norm(v) for v in item.values}
+        else:
+            old = {
+                _norm(v)
+                for t in before
+                if in_field(t, names) and t.group0 not in _NEUTRAL_GROUPS
+                for v in _as_list(t.value)
+            }
+            old -= {_norm(v) for v in item.values}
         if not old:
             continue
         for tag in after:
             if not in_field(tag, names) or tag.group0 in _NEUTRAL_GROUPS or tag in stale:
                 continue
-            if _matches(tag, item.group, item.name):
+            if matches(tag, item.group, item.name):
                 continue  # the requested place itself: `missing_writes` checks it
+            if item.op is ListOp.SET and any(matches(tag, a.group, a.name) for a in adding):
+                continue  # a list being added to in the same write keeps its items
             if any(_norm(v) in old for v in _as_list(tag.value)):
                 stale.append(tag)
     return stale
 
 
 def replaced_values(before: Sequence[ReadTag], expected: Sequence[Expected]) -> list[str]:
-    """The text values a write replaced: what the file held in each written field before."""
+    """The text values a write replaced: what the file held in each written field before.
+
+    Items of a list that is added to stay in the file, so they are not replaced; the items a
+    write removes are.
+    """
+    adding = [e for e in expected if e.op is ListOp.ADD]
+    kept = {
+        _norm(v)
+        for tag in before
+        if any(matches(tag, a.group, a.name) for a in adding)
+        for v in _as_list(tag.value)
+    }
     old: list[str] = []
     for item in expected:
-        if item.numeric:
+        if item.numeric or item.op is ListOp.ADD:
+            continue
+        if item.op is ListOp.REMOVE:
+            old += list(item.values)
             continue
         names = same_field(item.name)
-        new = {_norm(v) for v in item.values}
+        new = {_norm(v) for v in item.values} | kept
         for tag in before:
             if tag.group0 in _NEUTRAL_GROUPS or not in_field(tag, names):
                 continue
@@ -583,7 +619,8 @@ def same_field(name: str) -> frozenset[str]:
     return frozenset({low})
 
 
-def _matches(tag: ReadTag, group: str | None, name: str) -> bool:
+def matches(tag: ReadTag, group: str | None, name: str) -> bool:
+    """Whether `tag` is the place a write of `group:name` goes to (group of family 0 or 1)."""
     if tag.name.lower() != name.lower():
         return False
     if group is None:
@@ -614,6 +651,13 @@ def _as_list(value: Any) -> list[Any]:
 
 def _norm(value: Any) -> str:
     return re.sub(r"\s+", " ", str(value)).strip().casefold()
+
+
+def _holds_all(actual: Any, wanted: tuple[str, ...]) -> bool:
+    """Every wanted item is in the list (or in a comma-separated text, for movie keywords)."""
+    got = _as_list(actual)
+    have = {_norm(v) for v in got} | {_norm(w) for w in split_words([str(v) for v in got])}
+    return all(_norm(w) in have or any(_loosely_equal(h, w) for h in got) for w in wanted)
 
 
 def _same_values(actual: Any, wanted: tuple[str, ...]) -> bool:

@@ -31,10 +31,12 @@ from exif_service.domain.fields import (
     Assignment,
     EditMode,
     GeoPoint,
+    appended,
     container_for,
     fit,
     signed_gps,
 )
+from exif_service.domain.lists import ListOp
 from exif_service.domain.metadata import StripKeep
 from exif_service.domain.report import MetadataReport
 from exif_service.domain.tags import TagName
@@ -106,13 +108,16 @@ def write_operation(
 ) -> Operation:
     """An operation writing `assignments` where the file's format keeps them, then verified.
 
-    Overwrite mode clears the metadata first; a `position` replaces every coordinate the file
-    holds.
+    Overwrite mode clears the metadata first; append mode adds to list tags (see `appended`);
+    a `position` replaces every coordinate the file holds.
     """
 
     def run(local: LocalFile) -> Output:
         facts = quick_facts(pool, local.path)
-        tags = _write_tags(fit(list(assignments), container_for(facts.file_type)))
+        fitted = fit(list(assignments), container_for(facts.file_type))
+        if mode is EditMode.APPEND:
+            fitted = [appended(a) for a in fitted]
+        tags = _write_tags(fitted)
         dst = _output_path(local)
         write_tags(
             pool,
@@ -131,9 +136,18 @@ def write_operation(
 def _write_tags(assignments: Sequence[Assignment]) -> list[WriteTag]:
     tags: list[WriteTag] = []
     for item in assignments:
-        if not item.values:
+        if item.op is ListOp.ADD:
+            tags += [
+                WriteTag(item.tag, value, item.numeric, ListOp.ADD, item.joined)
+                for value in item.values
+            ]
+            tags += [WriteTag(item.tag, value, op=ListOp.REMOVE) for value in item.removed]
+        elif not item.values:
             tags.append(WriteTag(item.tag, None))
-        tags += [WriteTag(item.tag, value, item.numeric) for value in item.values]
+        elif item.joined:
+            tags.append(WriteTag(item.tag, ", ".join(item.values)))
+        else:
+            tags += [WriteTag(item.tag, value, item.numeric) for value in item.values]
     if any((a.tag.group or "").upper().startswith("IPTC") for a in assignments):
         # without it, IPTC IIM text is stored as Latin-1 and other characters are lost
         tags.append(WriteTag(TagName("IPTC", "CodedCharacterSet"), "UTF8"))
