@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageCms, ImageDraw
 
-from exif_service.domain.metadata import StripKeep
+from exif_service.domain.privacy import StripPlan
 from exif_service.engine.exiftool import get_pool, shutdown_pool
 from exif_service.engine.operations import (
     quick_facts,
@@ -355,16 +355,16 @@ def run(files: list[Path], work: Path, rounds: int) -> bool:
 
     def safe(p: Path) -> None:
         dst = out / f"safe-{p.name}"
-        strip_metadata(pool, p, dst, StripKeep.SAFE)
+        strip_metadata(pool, p, dst, StripPlan())
         dst.unlink()
 
     def verify(p: Path) -> None:
         # the re-read and checks alone, on the output a safe strip left beforehand
-        verify_strip(pool, p, out / f"verify-{p.name}", facts[p], StripKeep.SAFE)
+        verify_strip(pool, p, out / f"verify-{p.name}", facts[p], StripPlan())
 
     facts = {p: quick_facts(pool, p) for p in files}
     for p in files:
-        strip_metadata(pool, p, out / f"verify-{p.name}", StripKeep.SAFE)
+        strip_metadata(pool, p, out / f"verify-{p.name}", StripPlan())
     stripping = interleaved(
         rounds,
         files,

@@ -64,7 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     remove = sub.add_parser("remove", help="write a copy of FILE without metadata (no server)")
     remove.add_argument("file", type=Path)
     remove.add_argument("-o", "--output", type=Path, required=True)
-    remove.add_argument("--keep", choices=["safe", "none"], default="safe")
+    remove.add_argument(
+        "--preset",
+        default=None,
+        help="safe (default: all but colour profile and orientation), all, location, sensitive",
+    )
+    remove.add_argument(
+        "--keep", default=None, help="tags to keep besides: Tag,Group:Tag,Group:all"
+    )
     remove.set_defaults(func=_remove)
 
     jobs = sub.add_parser("jobs", help="run a scheduled job now").add_subparsers(
@@ -219,12 +226,13 @@ def _extract(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     import shutil
 
-    from exif_service.domain.metadata import StripKeep
+    from exif_service.domain.privacy import strip_plan
     from exif_service.engine.exiftool import get_pool
     from exif_service.engine.operations import strip_metadata
     from exif_service.engine.prescan import check_file
     from exif_service.engine.workspace import safe_extension, workspace
 
+    plan = strip_plan(args.preset, args.keep)  # a bad one is a ServiceError: exit 2
     if not args.file.is_file():
         print(json.dumps({"error": f"{args.file} is not a readable file"}), file=sys.stderr)
         return 2
@@ -234,7 +242,7 @@ def _remove(args: argparse.Namespace) -> int:
         dst = work / f"clean.{safe_extension(args.file.name)}"
         try:
             check_file(src)
-            stripped = strip_metadata(get_pool(), src, dst, StripKeep(args.keep))
+            stripped = strip_metadata(get_pool(), src, dst, plan)
         except ServiceError as exc:
             # a file that fails verification is never written to the output path
             print(json.dumps({"file": str(args.file), "error": exc.message}), file=sys.stderr)

@@ -145,6 +145,34 @@ def test_remove_upload_that_fails_verification_fails_the_job_and_gives_the_image
     assert usage.used(f"user#{pro_user.user_id}", usage_day()) == 0
 
 
+def test_remove_upload_takes_a_preset_and_a_keep_list(
+    client: TestClient, pro_user: KeyedUser, aws: Settings, tmp_path: Path
+) -> None:
+    from tests.support.media import exiftool, make_photo
+
+    photo = make_photo(tmp_path / "trip.jpg", **{"XMP-photoshop:City": "Paris"})
+    grant, status = _grant(
+        client, pro_user, operation="remove", fileName="trip.jpg", preset="location", keep="City"
+    )
+    assert status == 200, grant
+    _process(aws, _upload(grant, photo.read_bytes(), name="trip.jpg"))
+
+    assert client.get(f"/api/v1/extract/{grant['uuid']}").json()["status"] == "completed"
+    cleaned = tmp_path / "cleaned.jpg"
+    cleaned.write_bytes(client.get(f"/download-cleaned/{grant['uuid']}").content)
+    tags = json.loads(exiftool("-j", "-a", "-G1", str(cleaned)))[0]
+    assert tags["XMP-photoshop:City"] == "Paris"  # kept on request
+    assert tags["IFD0:Artist"] == "Jane Doe"  # only location goes
+    assert not [k for k in tags if k.startswith("GPS:")]
+
+
+def test_an_upload_grant_with_a_bad_preset_is_a_400(
+    client: TestClient, pro_user: KeyedUser
+) -> None:
+    body, status = _grant(client, pro_user, operation="remove", preset="most")
+    assert status == 400 and "most" in body["error"]
+
+
 def test_duplicate_s3_event_is_processed_once_and_charged_once(
     client: TestClient, pro_user: KeyedUser, aws: Settings, photo: Path
 ) -> None:

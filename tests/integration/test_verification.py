@@ -21,7 +21,7 @@ from tests.support.media import SRGB, draw, exiftool, make_photo
 
 from exif_service.domain.errors import VerificationFailed
 from exif_service.domain.fields import EditMode, GeoPoint, geo_assignments
-from exif_service.domain.metadata import StripKeep
+from exif_service.domain.privacy import Preset, StripPlan
 from exif_service.engine.exiftool import get_pool
 from exif_service.engine.operations import strip_metadata
 from exif_service.services.edit import write_operation
@@ -65,7 +65,7 @@ def test_engine_refuses_a_strip_that_leaves_the_artist(tmp_path: Path) -> None:
     src = make_webp_with_riff_info(tmp_path / "in.webp")
     dst = tmp_path / "out.webp"
     with pytest.raises(VerificationFailed) as caught:
-        strip_metadata(get_pool(), src, dst, StripKeep.NONE)
+        strip_metadata(get_pool(), src, dst, StripPlan(Preset.ALL))
     assert "Artist" in caught.value.message
     assert "WEBP" in caught.value.message
     assert not dst.exists()  # nothing dirty left behind for anyone to pick up

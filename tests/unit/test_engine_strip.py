@@ -13,7 +13,7 @@ from PIL import Image
 from tests.support.media import SRGB, draw, exiftool, make_photo, make_png
 
 from exif_service.domain.errors import UnsupportedFile
-from exif_service.domain.metadata import StripKeep
+from exif_service.domain.privacy import Preset, StripPlan
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import strip_metadata
 from exif_service.settings import get_settings
@@ -110,7 +110,7 @@ def test_keep_none_removes_icc_profile_and_orientation_too(
 ) -> None:
     src = make_photo(tmp_path / "in.jpg")
     dst = tmp_path / "out.jpg"
-    strip_metadata(pool, src, dst, StripKeep.NONE)
+    strip_metadata(pool, src, dst, StripPlan(Preset.ALL))
     groups = _groups(dst)
     assert "ICC_Profile" not in groups
     assert "EXIF" not in groups
@@ -118,9 +118,9 @@ def test_keep_none_removes_icc_profile_and_orientation_too(
         assert "icc_profile" not in img.info
 
 
-@pytest.mark.parametrize("keep", [StripKeep.SAFE, StripKeep.NONE])
+@pytest.mark.parametrize("keep", [StripPlan(), StripPlan(Preset.ALL)], ids=["safe", "all"])
 def test_jpeg_pixels_are_identical_after_strip(
-    pool: ExifToolPool, tmp_path: Path, keep: StripKeep
+    pool: ExifToolPool, tmp_path: Path, keep: StripPlan
 ) -> None:
     src = make_photo(tmp_path / "in.jpg")
     dst = tmp_path / "out.jpg"

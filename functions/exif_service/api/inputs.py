@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -39,12 +39,20 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
+# Text options a file endpoint may take from the form or JSON body as well as the query.
+OPTION_FIELDS = ("preset", "keep")
+
+
 async def file_or_url(request: Request) -> AsyncIterator[Source]:
-    """A `file` upload or a `url` (JSON body, form field or query parameter), exactly one."""
+    """A `file` upload or a `url` (JSON body, form field or query parameter), exactly one.
+
+    The options (`preset`, `keep`) come along from the query, the form or the JSON body.
+    """
     content_type = request.headers.get("content-type", "").lower()
     url: Any = request.query_params.get("url")
     form: FormData | None = None
     upload: UploadFile | None = None
+    sent: Mapping[str, Any] = {}
     try:
         if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             form = await read_form(request)
@@ -54,22 +62,42 @@ async def file_or_url(request: Request) -> AsyncIterator[Source]:
             elif field not in (None, ""):
                 raise BadRequest("The file field must be a file upload.")
             url = form.get("url") or url
+            sent = form
         elif content_type.startswith("application/json"):
             data = await read_json(request)
             url = data.get("url") or url
+            sent = data
         if url is not None and not isinstance(url, str):
             raise BadRequest("The url must be a string.")
         if upload is not None and url:
             raise BadRequest("Provide either a file or a url, not both.")
         if upload is None and not url:
             raise BadRequest("Provide a file (multipart field 'file') or a url.")
+        options = _options(request, sent)
         if upload is not None:
-            yield Source(stream=upload.file, file_name=upload.filename or "file")
+            yield Source(stream=upload.file, file_name=upload.filename or "file", options=options)
         else:
-            yield Source(url=url)
+            yield Source(url=url, options=options)
     finally:
         if form is not None:
             await form.close()
+
+
+def _options(request: Request, sent: Mapping[str, Any]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for name in OPTION_FIELDS:
+        value = sent.get(name, request.query_params.get(name))
+        if value is None:
+            continue
+        if isinstance(value, list):
+            # a JSON keep-list may come as an array of tag names
+            if not all(isinstance(item, str) for item in value):
+                raise BadRequest(f"{name} must be a string or a list of strings.")
+            value = ",".join(value)
+        if not isinstance(value, str):
+            raise BadRequest(f"{name} must be a string.")
+        options[name] = value
+    return options
 
 
 def struct_flag(

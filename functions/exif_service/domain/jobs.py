@@ -35,3 +35,4 @@ class Job:
     callback_url: str | None = None
     # a completed remove job's file passed verification; these stayed for a stated reason
     kept: tuple[str, ...] = ()
+    strip_keep: tuple[str, ...] = ()  # an uploaded removal's keep-list, applied when it arrives

@@ -1,17 +1,9 @@
-"""Values of the engine's reads and strips that other layers name: tags read back, strip modes."""
+"""Values of the engine's reads that other layers name: a tag read back with its groups."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
-
-
-class StripKeep(StrEnum):
-    """What a strip leaves in place."""
-
-    SAFE = "safe"  # ICC colour profile and orientation, so the picture looks the same
-    NONE = "none"  # nothing at all
 
 
 @dataclass(frozen=True)

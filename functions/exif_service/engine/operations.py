@@ -7,6 +7,7 @@ import binascii
 import json
 import logging
 import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from exif_service.domain.errors import (
     VerificationFailed,
 )
 from exif_service.domain.lists import ListOp, merge_words, split_words
-from exif_service.domain.metadata import NumericTag, StripKeep
+from exif_service.domain.metadata import NumericTag
+from exif_service.domain.privacy import PRESET_REMOVES, Preset, StripPlan
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
 from exif_service.engine import pdf
@@ -148,23 +150,54 @@ class StripResult:
 
 
 def strip_metadata(
-    pool: ExifToolPool, src: Path, dst: Path, keep: StripKeep = StripKeep.SAFE
+    pool: ExifToolPool, src: Path, dst: Path, plan: StripPlan = StripPlan()
 ) -> StripResult:
-    """Write `src` without metadata to `dst`, without re-encoding the image data, and verify it.
+    """Write `src` without the metadata `plan` removes to `dst`, pixels untouched, and verify it.
 
-    Raises VerificationFailed (nothing at `dst` to hand back) when the result still holds
-    something the strip should have removed, after one stronger attempt.
+    `safe` and `all` remove every metadata block (but what the caller keeps); `location` and
+    `sensitive` remove, by name, the tags the privacy table puts in their categories. Raises
+    VerificationFailed (nothing at `dst` to hand back) when the result still holds something
+    the strip should have removed, after one stronger attempt.
     """
     facts = quick_facts(pool, src)
+    if plan.preset in PRESET_REMOVES:
+        return _strip_targeted(pool, src, dst, facts, plan)
     old_pdf = _pdf_texts(pool, src) if facts.file_type == "PDF" else []
-    _write_file(pool, _strip_args(facts, keep), src, dst, facts)
-    kept = verify_strip(pool, src, dst, facts, keep, old_pdf)
+    args = _strip_args(facts, plan.preset)
+    if plan.keep:
+        # `-all=` takes no per-tag exceptions: the kept tags are copied back from the source
+        args += ["-tagsfromfile", "@", *(f"-{rule.arg}" for rule in plan.keep)]
+    _write_file(pool, args, src, dst, facts)
+    kept = verify_strip(pool, src, dst, facts, plan, old_pdf)
     return StripResult(facts, kept)
 
 
-def _strip_args(facts: FileFacts, keep: StripKeep) -> list[str]:
+def _strip_targeted(
+    pool: ExifToolPool, src: Path, dst: Path, facts: FileFacts, plan: StripPlan
+) -> StripResult:
+    doomed = [t for t in read_tags(pool, src) if plan.removes(t.group0, t.group1, t.name)]
+    if doomed:
+        _write_file(pool, _deletions(doomed, facts), src, dst, facts)
+    else:
+        shutil.copyfile(src, dst)  # nothing of those categories: the file as it is
+    for attempt in range(2):
+        tags = read_tags(pool, dst)
+        left = [t for t in tags if plan.removes(t.group0, t.group1, t.name)]
+        if not left:
+            break
+        if attempt == 1:
+            _refuse(dst, f"This {facts.file_type} file still holds {describe(left)}")
+        log.info("strip left %s; deleting them by name", describe(left))
+        _rewrite(pool, _deletions(left, facts), dst, facts)
+    if facts.file_type == "PDF" and pdf.remaining(dst, [str(t.value) for t in doomed]):
+        _refuse(dst, "This PDF still holds its earlier metadata")
+    check_decodes(dst, facts.file_type, facts.mime_type, tags, source=src)
+    return StripResult(facts)
+
+
+def _strip_args(facts: FileFacts, preset: Preset) -> list[str]:
     args = ["-all="]
-    if keep is StripKeep.SAFE:
+    if preset is Preset.SAFE:
         # `--icc_profile:all` spares the colour profile from `-all=`, and the orientation read
         # above is written back in the same pass: much cheaper than `-tagsfromfile @`, which
         # re-reads the whole file.
@@ -174,7 +207,7 @@ def _strip_args(facts: FileFacts, keep: StripKeep) -> list[str]:
     if facts.file_type in _TIFF_BASED:
         structure = _kept_structure(facts.file_type)
         args += [f"-IFD0:{tag}=" for tag in facts.ifd0_tags if tag not in structure]
-        if keep is StripKeep.NONE:
+        if preset is Preset.ALL:
             args.append("-IFD0:Orientation=")
     if facts.mime_type.startswith("video/") or facts.file_type in _QUICKTIME_MOVIES:
         # capture times live in the movie and track headers, which `-all=` cannot delete:
@@ -201,22 +234,24 @@ def verify_strip(
     src: Path,
     dst: Path,
     facts: FileFacts,
-    keep: StripKeep,
+    plan: StripPlan,
     old_pdf: Sequence[str] = (),
 ) -> tuple[str, ...]:
     """Re-read a strip's output; one stronger attempt, then VerificationFailed if still dirty.
 
     Returns what stayed for a stated reason (a HEIF colour profile).
     """
-    safe = keep is StripKeep.SAFE
+    safe = plan.preset is Preset.SAFE
     tags = read_tags(pool, dst)
-    check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe)
+    check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe, keep=plan.keep)
     if check.leftovers:
         # the stronger path: name every leftover, which reaches places `-all=` leaves alone
         log.info("strip left %s; deleting them by name", describe(check.leftovers))
         _rewrite(pool, _deletions(check.leftovers, facts), dst, facts)
         tags = read_tags(pool, dst)
-        check = check_strip(tags, facts.file_type, keep_icc=safe, keep_orientation=safe)
+        check = check_strip(
+            tags, facts.file_type, keep_icc=safe, keep_orientation=safe, keep=plan.keep
+        )
         if check.leftovers:
             _refuse(dst, f"This {facts.file_type} file still holds {describe(check.leftovers)}")
     if old_pdf and pdf.remaining(dst, old_pdf):

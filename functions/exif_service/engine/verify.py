@@ -28,6 +28,7 @@ from PIL import Image, features
 
 from exif_service.domain.errors import EngineFailure, VerificationFailed
 from exif_service.domain.lists import ListOp, split_words
+from exif_service.domain.privacy import KeepRule, kept_by
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.imagedata import same_image_data
 
@@ -353,6 +354,7 @@ class _Allowance:
     keep_icc: bool
     keep_orientation: bool
     also: frozenset[str] = field(default_factory=frozenset)  # places written on purpose
+    keep: tuple[KeepRule, ...] = ()  # what the caller asked to keep
 
 
 def check_strip(
@@ -362,9 +364,11 @@ def check_strip(
     keep_icc: bool,
     keep_orientation: bool,
     written: Iterable[str] = (),
+    keep: tuple[KeepRule, ...] = (),
 ) -> StripCheck:
-    """Compare a stripped file's tags with what the strip may leave."""
-    allow = _Allowance(file_type, keep_icc, keep_orientation, frozenset(p.lower() for p in written))
+    """Compare a stripped file's tags with what the strip may leave (and the caller kept)."""
+    also = frozenset(p.lower() for p in written)
+    allow = _Allowance(file_type, keep_icc, keep_orientation, also, keep)
     leftovers: list[ReadTag] = []
     kept: list[str] = []
     for tag in tags:
@@ -386,6 +390,8 @@ def _judge(tag: ReadTag, allow: _Allowance) -> bool | str:
     if tag.group0 in _NEUTRAL_GROUPS or tag.name == "SourceFile":
         return True
     if tag.place.lower() in allow.also or f"{tag.group0}:{tag.name}".lower() in allow.also:
+        return True
+    if kept_by(allow.keep, tag.group0, tag.group1, tag.name):
         return True
     if tag.group0 == "ICC_Profile":
         if allow.keep_icc:

@@ -37,7 +37,7 @@ from exif_service.domain.fields import (
     signed_gps,
 )
 from exif_service.domain.lists import ListOp
-from exif_service.domain.metadata import StripKeep
+from exif_service.domain.privacy import StripPlan
 from exif_service.domain.report import MetadataReport
 from exif_service.domain.tags import TagName
 from exif_service.engine.exiftool import ExifToolPool
@@ -89,12 +89,12 @@ def view_metadata(
         return report, signed_gps(read_numeric(pool, local.path))
 
 
-def strip_operation(pool: ExifToolPool) -> Operation:
-    """Everything but the colour profile and orientation removed (as v1 remove), verified."""
+def strip_operation(pool: ExifToolPool, plan: StripPlan = StripPlan()) -> Operation:
+    """What `plan` removes (by default everything but colour profile and orientation), verified."""
 
     def run(local: LocalFile) -> Output:
         dst = _output_path(local)
-        result = strip_metadata(pool, local.path, dst, StripKeep.SAFE)
+        result = strip_metadata(pool, local.path, dst, plan)
         return Output(dst, result.mime_type, result.kept)
 
     return run

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from exif_service.domain.errors import Gone, NotFound
 from exif_service.domain.jobs import Job, JobStatus, Operation
-from exif_service.domain.metadata import StripKeep
+from exif_service.domain.privacy import StripPlan
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import strip_metadata
 from exif_service.engine.workspace import safe_extension
@@ -30,10 +30,10 @@ def remove_metadata(
     local: LocalFile,
     owner_id: str | None,
     blobs: Blobs,
-    keep: StripKeep = StripKeep.SAFE,
+    plan: StripPlan = StripPlan(),
 ) -> Job:
     """Strip the file, store the clean copy under `results/`, and record the job."""
-    job = run_removal(pool, local, str(uuid.uuid4()), owner_id, blobs, keep)
+    job = run_removal(pool, local, str(uuid.uuid4()), owner_id, blobs, plan)
     save_job(job, blobs)
     return job
 
@@ -44,11 +44,11 @@ def run_removal(
     job_uuid: str,
     owner_id: str | None,
     blobs: Blobs,
-    keep: StripKeep,
+    plan: StripPlan,
 ) -> Job:
     """Strip the file and store the clean copy; returns the completed job (not stored yet)."""
     clean = local.workdir / f"clean.{safe_extension(local.file_name)}"
-    result = strip_metadata(pool, local.path, clean, keep)
+    result = strip_metadata(pool, local.path, clean, plan)
     key = f"results/{job_uuid}/clean.{safe_extension(local.file_name)}"
     blobs.put_file(key, clean, result.mime_type)
     now = datetime.now(UTC)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +24,8 @@ class Source:
     stream: BinaryIO | None = None
     file_name: str | None = None
     url: str | None = None
+    # text fields sent beside the file or URL (form fields or JSON members), e.g. `preset`
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

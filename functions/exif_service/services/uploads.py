@@ -26,7 +26,7 @@ from exif_service.domain.errors import (
     ServiceUnavailable,
 )
 from exif_service.domain.jobs import Job, JobStatus, Operation
-from exif_service.domain.metadata import StripKeep
+from exif_service.domain.privacy import Preset, StripPlan, parse_keep, parse_preset
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
@@ -41,7 +41,9 @@ from exif_service.store.jobs import finish_job, get_job, save_job
 log = logging.getLogger(__name__)
 
 UPLOAD_PREFIX = "uploads/"
-_KEY = re.compile(r"^uploads/([0-9a-f-]{36})/(read|safe|none)\.([a-z0-9]{1,10})$")
+_KEY = re.compile(
+    r"^uploads/([0-9a-f-]{36})/(read|safe|none|all|location|sensitive)\.([a-z0-9]{1,10})$"
+)
 
 
 @dataclass(frozen=True)
@@ -61,16 +63,15 @@ def start_upload(
     operation: str,
     file_name: str | None,
     callback_url: str | None,
-    keep: str,
+    plan: StripPlan,
     blobs: Blobs,
     settings: Settings,
 ) -> UploadGrant:
     """Record a `processing` job and grant a presigned POST for its file."""
     try:
         op = Operation(operation)
-        mode = StripKeep(keep)
     except ValueError as exc:
-        raise BadRequest("operation must be 'extract' or 'remove'; keep 'safe' or 'none'.") from exc
+        raise BadRequest("operation must be 'extract' or 'remove'.") from exc
     if callback_url:
         fetch.check_url(callback_url, settings)
         if settings.callback_secret is None:
@@ -84,8 +85,9 @@ def start_upload(
         owner_id=owner.user_id,
         created_at=datetime.now(UTC),
         callback_url=callback_url or None,
+        strip_keep=tuple(rule.arg for rule in plan.keep),
     )
-    key = upload_key(job.uuid, op, mode, name)
+    key = upload_key(job.uuid, op, plan.preset, name)
     with charge_account(owner):
         post = blobs.presigned_post(key, settings.max_s3_upload_bytes, settings.upload_ttl_s)
         save_job(job, blobs)
@@ -98,9 +100,9 @@ def start_upload(
     )
 
 
-def upload_key(job_uuid: str, operation: Operation, keep: StripKeep, file_name: str) -> str:
-    """The object key a job's upload goes to."""
-    mode = "read" if operation is Operation.EXTRACT else keep.value
+def upload_key(job_uuid: str, operation: Operation, preset: Preset, file_name: str) -> str:
+    """The object key a job's upload goes to (a removal's preset in its name)."""
+    mode = "read" if operation is Operation.EXTRACT else preset.value
     return f"{UPLOAD_PREFIX}{job_uuid}/{mode}.{safe_extension(file_name)}"
 
 
@@ -118,8 +120,12 @@ def process_upload(pool: ExifToolPool, key: str, blobs: Blobs, settings: Setting
     if job is None or job.status is not JobStatus.PROCESSING:
         log.info("upload event for a job that is not processing; nothing to do")
         return None
-    keep = StripKeep.NONE if match.group(2) == "none" else StripKeep.SAFE
-    done = _run(pool, job, key, keep, blobs, settings)
+    read = match.group(2)
+    # the keep-list was checked when the upload was granted; the preset is in the key
+    plan = StripPlan(
+        parse_preset(read if read != "read" else None), parse_keep(",".join(job.strip_keep))
+    )
+    done = _run(pool, job, key, plan, blobs, settings)
     if done is None or not finish_job(done, blobs, expected=JobStatus.PROCESSING):
         return None
     if done.status is JobStatus.COMPLETED:
@@ -130,7 +136,7 @@ def process_upload(pool: ExifToolPool, key: str, blobs: Blobs, settings: Setting
 
 
 def _run(
-    pool: ExifToolPool, job: Job, key: str, keep: StripKeep, blobs: Blobs, settings: Settings
+    pool: ExifToolPool, job: Job, key: str, plan: StripPlan, blobs: Blobs, settings: Settings
 ) -> Job | None:
     with workspace() as workdir:
         path = workdir / f"input.{safe_extension(job.file_name)}"
@@ -150,7 +156,7 @@ def _run(
             if job.operation is Operation.EXTRACT:
                 done = run_extraction(pool, local, job.uuid, job.owner_id)
             else:
-                done = run_removal(pool, local, job.uuid, job.owner_id, blobs, keep)
+                done = run_removal(pool, local, job.uuid, job.owner_id, blobs, plan)
         except ServiceError as exc:
             log.info("upload %s failed: %s", job.uuid, exc.message)
             return replace(job, status=JobStatus.FAILED, error=exc.message)

@@ -40,6 +40,7 @@ def _item(job: Job, blobs: Blobs) -> Extraction:
         error=job.error,
         callback_url=job.callback_url,
         kept=list(job.kept) or None,
+        strip_keep=list(job.strip_keep) or None,
         created_at=job.created_at,
         download_expires_at=job.download_expires_at,
         ttl=job.created_at + _RECORD_TTL,
@@ -77,4 +78,5 @@ def get_job(job_uuid: str, blobs: Blobs) -> Job | None:
         download_expires_at=item.download_expires_at,
         callback_url=item.callback_url,
         kept=tuple(str(k) for k in item.kept or ()),
+        strip_keep=tuple(str(k) for k in item.strip_keep or ()),
     )

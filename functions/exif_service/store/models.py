@@ -122,6 +122,7 @@ class Extraction(_Base):
     error = UnicodeAttribute(null=True)
     callback_url = UnicodeAttribute(null=True)
     kept = ListAttribute(of=UnicodeAttribute, null=True)
+    strip_keep = ListAttribute(of=UnicodeAttribute, null=True)
     created_at = UTCDateTimeAttribute()
     download_expires_at = UTCDateTimeAttribute(null=True)
     ttl = TTLAttribute(null=True)

@@ -36,6 +36,7 @@ from exif_service.domain.fields import (
     parse_geo,
     parse_mode,
 )
+from exif_service.domain.privacy import strip_plan
 from exif_service.services.edit import (
     process_bulk,
     process_one,
@@ -150,8 +151,9 @@ def strip_exif(
     pool: PoolDep,
     settings: SettingsDep,
 ) -> Response:
-    """The image without its metadata (colour profile and orientation kept)."""
-    result = process_one(account, "strip-exif", upload.file, strip_operation(pool), blobs)
+    """The image without its metadata: `preset` (safe by default) and `keep` choose what stays."""
+    plan = strip_plan(upload.get("preset"), upload.get("keep"))
+    result = process_one(account, "strip-exif", upload.file, strip_operation(pool, plan), blobs)
     return processed_file(result, blobs, settings)
 
 
@@ -181,8 +183,9 @@ def strip_exif_bulk(
     pool: PoolDep,
     settings: SettingsDep,
 ) -> Response:
-    """Up to 20 images without their metadata, returned as a ZIP (Pro)."""
-    archive = process_bulk(account, "strip-exif", upload.files, strip_operation(pool), blobs)
+    """Up to 20 images without their metadata, returned as a ZIP (Pro); `preset` and `keep` too."""
+    plan = strip_plan(upload.get("preset"), upload.get("keep"))
+    archive = process_bulk(account, "strip-exif", upload.files, strip_operation(pool, plan), blobs)
     return processed_archive(archive, "cleaned-images.zip", blobs, settings)
 
 

@@ -20,7 +20,7 @@ KeyOwner = Annotated[Account, Depends(required_owner(v1_key))]
 OptionalKeyOwner = Annotated[Account | None, Depends(optional_owner(v1_key))]
 FileOrUrl = Annotated[Source, Depends(file_or_url)]
 
-_FIELDS = ("operation", "fileName", "callbackUrl", "keep")
+_FIELDS = ("operation", "fileName", "callbackUrl", "preset", "keep")
 
 
 async def upload_request(request: Request) -> dict[str, str]:

@@ -10,7 +10,7 @@ from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.v1.deps import BatchSources, FileOrUrl, KeyOwner, OptionalKeyOwner
 from exif_service.api.v1.errors import V1Route
 from exif_service.api.v1.schemas import present_batch, present_job, verification
-from exif_service.domain.metadata import StripKeep
+from exif_service.domain.privacy import strip_plan
 from exif_service.services.extract import extract_batch, extract_file, find_extraction
 from exif_service.services.quota import charge_account
 from exif_service.services.remove import cleaned_file, remove_metadata
@@ -72,12 +72,11 @@ def remove(
     blobs: BlobsDep,
     pool: PoolDep,
     settings: SettingsDep,
-    keep: str = "safe",
 ) -> JSONResponse:
-    """Strip all metadata (keeping colour profile and orientation unless `keep=none`)."""
-    mode = StripKeep.NONE if keep == "none" else StripKeep.SAFE
+    """Strip metadata by `preset` (safe, all, location, sensitive), keeping the `keep` tags."""
+    plan = strip_plan(source.options.get("preset"), source.options.get("keep"))
     with charge_account(owner), materialize(source) as local:
-        job = remove_metadata(pool, local, owner.user_id, blobs, mode)
+        job = remove_metadata(pool, local, owner.user_id, blobs, plan)
     base = public_base(request, settings)
     body = {
         "success": True,

@@ -13,6 +13,7 @@ from exif_service.api.delivery import public_base
 from exif_service.api.deps import BlobsDep, SettingsDep
 from exif_service.api.v1.deps import KeyOwner, UploadFields
 from exif_service.api.v1.errors import V1Route
+from exif_service.domain.privacy import strip_plan
 from exif_service.services.uploads import start_upload
 
 uploads_router = APIRouter(route_class=V1Route, tags=["v1"])
@@ -32,7 +33,7 @@ def create_upload(
         operation=fields.get("operation", "extract"),
         file_name=fields.get("fileName"),
         callback_url=fields.get("callbackUrl"),
-        keep=fields.get("keep", "safe"),
+        plan=strip_plan(fields.get("preset"), fields.get("keep")),
         blobs=blobs,
         settings=settings,
     )
