@@ -10,7 +10,6 @@ import json
 import math
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from httpx2 import Response  # what TestClient returns
 from PIL import Image
 from tests.support.media import exiftool, make_bare, make_pdf
-from tests.support.v1 import V1Stack, upload, v1_stack
+from tests.support.v1 import V1Stack, upload
 
 # What the files say about their owner before the service sees them.
 OLD = {
@@ -330,20 +329,6 @@ class Samples:
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
     return Samples(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[V1Stack]:
-    with v1_stack() as built:
-        yield built
-
-
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    """A worker started by a TestClient request thread dies with it (see test_images_tools)."""
-    from exif_service.engine.exiftool import get_pool
-
-    get_pool().warm()
 
 
 # calling the service

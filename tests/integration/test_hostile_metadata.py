@@ -26,7 +26,7 @@ from tests.support.media import (
     make_photo,
     xmp_segment,
 )
-from tests.support.v1 import V1Stack, v1_stack
+from tests.support.v1 import V1Stack
 
 from exif_service.settings import Settings, get_settings
 
@@ -39,19 +39,6 @@ HOSTILE = {
     "xmp-in.jpg": jpeg_with_segments(xmp_segment(deep_xmp(2700))),
     "extended-xmp.jpg": jpeg_with_segments(*extended_xmp_segments(deep_xmp())),
 }
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[V1Stack]:
-    with v1_stack() as built:
-        yield built
-
-
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    from exif_service.engine.exiftool import get_pool
-
-    get_pool().warm()
 
 
 def _timed(call: Callable[[], Response]) -> tuple[Response, float]:

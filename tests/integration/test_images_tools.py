@@ -18,15 +18,6 @@ from exif_service.services.quota import used_today
 from exif_service.store.accounts import get_user
 
 
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    """Start ExifTool from this thread: a worker started by a request thread of TestClient
-    dies with that thread, and restarting it for every test makes the suite crawl."""
-    from exif_service.engine.exiftool import get_pool
-
-    get_pool().warm()
-
-
 def bearer(user: KeyedUser) -> dict[str, str]:
     return {"Authorization": f"Bearer {user.key}"}
 

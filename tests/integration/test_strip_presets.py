@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.support.media import exiftool, make_bare
-from tests.support.v1 import V1Stack, upload, v1_stack
+from tests.support.v1 import V1Stack, upload
 
 from exif_service.domain.privacy import Category, classify
 
@@ -44,19 +43,6 @@ MOVIE = [
     "-Keys:Comment=met Bob here",
     "-XMP-iptcExt:PersonInImage=Bob Roe",
 ]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[V1Stack]:
-    with v1_stack() as built:
-        yield built
-
-
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    from exif_service.engine.exiftool import get_pool
-
-    get_pool().warm()
 
 
 @pytest.fixture(scope="module")

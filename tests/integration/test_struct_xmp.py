@@ -7,7 +7,6 @@ History, ArtworkOrObject) and the answers are compared with what a user's own Ex
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from tests.conftest import KeyedUser
 from tests.support.media import exiftool, make_jpeg, make_png
-from tests.support.v1 import V1Stack, upload, v1_stack
+from tests.support.v1 import V1Stack, upload
 
 from exif_service.services.quota import used_today
 from exif_service.store.accounts import get_user
@@ -54,12 +53,6 @@ STRUCTURES = (
 FLATTENED = ("FlashFired", "LocationCreatedCity", "DerivedFromDocumentID", "HistoryAction")
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[V1Stack]:
-    with v1_stack() as built:
-        yield built
-
-
 @pytest.fixture
 def client(stack: V1Stack) -> TestClient:
     return stack.client
@@ -68,14 +61,6 @@ def client(stack: V1Stack) -> TestClient:
 @pytest.fixture
 def user(stack: V1Stack) -> KeyedUser:
     return stack.user
-
-
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    """Start ExifTool from this thread: a worker started by a request thread dies with it."""
-    from exif_service.engine.exiftool import get_pool
-
-    get_pool().warm()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.support.media import (
     make_png,
     xmp_segment,
 )
-from tests.support.v1 import V1Stack, v1_stack
+from tests.support.v1 import V1Stack
 
 from exif_service.settings import get_settings
 
@@ -34,20 +34,6 @@ Files = list[tuple[str, tuple[str, bytes]]]
 
 # Text that would show the server's side of a failure: paths, temp names, the engine's words.
 INTERNALS = ("/tmp", "exs-", "input.", "download.tmp", "exiftool", "Error:", "Traceback")
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[V1Stack]:
-    with v1_stack() as built:
-        yield built
-
-
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    """Start ExifTool from this thread: a worker started by a request thread dies with it."""
-    from exif_service.engine.exiftool import get_pool
-
-    get_pool().warm()
 
 
 @pytest.fixture(autouse=True)

@@ -32,11 +32,6 @@ from exif_service.store.accounts import get_user
 _ARTIST = "Jane Doe"
 
 
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    get_pool().warm()
-
-
 def make_webp_with_riff_info(path: Path, artist: str = _ARTIST) -> Path:
     """A WebP whose RIFF INFO chunk names the artist (as some encoders and editors write)."""
     draw().save(path, "WEBP", icc_profile=SRGB)
