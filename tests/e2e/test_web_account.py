@@ -60,6 +60,30 @@ def test_strip_downloads_a_file_without_gps(page: Page, tmp_path: Path) -> None:
     screenshot(page, "tools", tmp_path)
 
 
+def test_strip_only_the_location_keeps_the_author_and_camera(page: Page, tmp_path: Path) -> None:
+    sign_up(page)
+    page.goto("/tools/strip")
+    page.get_by_label("Photo").set_input_files(str(make_photo(tmp_path / "trip.jpg")))
+    page.get_by_label("Only the location").check()
+    page.get_by_label("Also keep (optional)").fill("SerialNumber")
+    clean = run_tool(page, "Strip and download", tmp_path / "clean.jpg")
+
+    tags = tags_of(clean)
+    assert not [name for name in tags if "GPS" in name]
+    assert tags["EXIF:Artist"] == "Jane Doe"
+    assert tags["EXIF:Model"] == "Canon EOS R5"
+    assert tags["EXIF:SerialNumber"] == "SN123456"
+
+
+def test_a_malformed_keep_list_is_explained_next_to_the_field(page: Page, tmp_path: Path) -> None:
+    sign_up(page)
+    page.goto("/tools/strip")
+    page.get_by_label("Photo").set_input_files(str(make_photo(tmp_path / "trip.jpg")))
+    page.get_by_label("Also keep (optional)").fill("Artist;rm")
+    page.get_by_role("button", name="Strip and download").click()
+    expect(page.locator("#f-keep-error")).to_contain_text("Invalid keep item")
+
+
 def test_edited_copyright_is_in_the_downloaded_file(page: Page, tmp_path: Path) -> None:
     sign_up(page)
     page.goto("/tools/edit")

@@ -132,11 +132,21 @@ function bulkAction() {
   return checked ? checked.value : "strip";
 }
 
+function appendStripChoice(data) {
+  const preset = form.querySelector("input[name=preset]:checked");
+  if (preset) data.append("preset", preset.value);
+  const keep = $("f-keep");
+  if (keep && keep.value.trim()) data.append("keep", keep.value.trim());
+}
+
 function buildRequest(files) {
   const data = new FormData();
   if (tool === "bulk") {
     for (const file of files) data.append("files", file, file.name);
-    if (bulkAction() === "strip") return { path: "/api/images/strip-exif-bulk", data };
+    if (bulkAction() === "strip") {
+      appendStripChoice(data);
+      return { path: "/api/images/strip-exif-bulk", data };
+    }
     const fields = tableFields();
     if (!fields) return null;
     data.append("fields", JSON.stringify(fields));
@@ -144,7 +154,10 @@ function buildRequest(files) {
     return { path: "/api/images/advanced-edit-bulk", data };
   }
   data.append("file", files[0], files[0].name);
-  if (tool === "strip") return { path: "/api/images/strip-exif", data };
+  if (tool === "strip") {
+    appendStripChoice(data);
+    return { path: "/api/images/strip-exif", data };
+  }
   if (tool === "edit") {
     let any = false;
     for (const input of form.querySelectorAll(".grid input, .grid textarea")) {
@@ -199,6 +212,11 @@ function placeFieldError(answer) {
   if (name && $(`f-${name}-error`)) {
     fieldError(name, message);
     $(`f-${name}`).focus();
+    return true;
+  }
+  if (/keep item|keep lists/i.test(message) && $("f-keep-error")) {
+    fieldError("keep", message);
+    $("f-keep").focus();
     return true;
   }
   if ((tool === "advanced" || tool === "bulk") && $("kv-error") && !$("kv-fieldset").hidden && /tag|field/i.test(message)) {
@@ -270,6 +288,8 @@ if (tool === "bulk") {
       const editing = bulkAction() === "edit";
       $("kv-fieldset").hidden = !editing;
       $("mode-fieldset").hidden = !editing;
+      $("preset-fieldset").hidden = editing;
+      $("keep-field").hidden = editing;
       if (editing && !form.querySelector(".kv-tag")) addRow();
     });
   }
