@@ -8,6 +8,7 @@ the few names that mean different things in different groups are told apart in `
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -216,3 +217,32 @@ def strip_plan(preset: str | None, keep: str | None) -> StripPlan:
     if not (preset or "").strip() and (keep or "").strip().lower() in ("safe", "none", "all"):
         return StripPlan(parse_preset(keep))
     return StripPlan(parse_preset(preset), parse_keep(keep))
+
+
+class Risk(StrEnum):
+    """How much a file gives away about the people behind it, at a glance."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+
+# Where someone was, who is shown and which device made the file point at a person; names,
+# words, editing history and hidden copies of the picture describe one; a time alone rarely does.
+CATEGORY_RISK: dict[Category, Risk] = {
+    Category.LOCATION: Risk.HIGH,
+    Category.PEOPLE: Risk.HIGH,
+    Category.DEVICE: Risk.HIGH,
+    Category.IDENTITY: Risk.MEDIUM,
+    Category.FREE_TEXT: Risk.MEDIUM,
+    Category.HISTORY: Risk.MEDIUM,
+    Category.EMBEDDED: Risk.MEDIUM,
+    Category.TIME: Risk.LOW,
+}
+_RISK_ORDER = (Risk.NONE, Risk.LOW, Risk.MEDIUM, Risk.HIGH)
+
+
+def risk_of(categories: Iterable[Category]) -> Risk:
+    """The highest risk of the categories found in a file; `none` when nothing was found."""
+    return max((CATEGORY_RISK[c] for c in categories), key=_RISK_ORDER.index, default=Risk.NONE)

@@ -24,7 +24,13 @@ from exif_service.api.images.deps import (
     client_ip,
 )
 from exif_service.api.images.errors import ImagesRoute
-from exif_service.api.images.schemas import history_html, present_history, present_view
+from exif_service.api.images.schemas import (
+    PrivacyReportResponse,
+    history_html,
+    present_history,
+    present_privacy,
+    present_view,
+)
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.fields import (
     EDIT_FIELDS,
@@ -45,6 +51,7 @@ from exif_service.services.edit import (
     write_operation,
 )
 from exif_service.services.history import owner_file, user_history
+from exif_service.services.privacy import public_report
 from exif_service.services.quota import ip_subject
 
 images_router = APIRouter(route_class=ImagesRoute, tags=["images"])
@@ -66,6 +73,19 @@ def view_exif(
         pool, source, subject, settings.public_daily_limit_per_ip, structures=structured
     )
     return JSONResponse(present_view(report, gps, structured=structured))
+
+
+@images_router.post(
+    "/api/images/privacy-report",
+    responses={200: {"model": PrivacyReportResponse, "description": "The privacy report"}},
+)
+def privacy_report(
+    request: Request, source: FileOrUrl, pool: PoolDep, settings: SettingsDep
+) -> JSONResponse:
+    """What a file gives away and what each strip preset would remove (public, like view-exif)."""
+    subject = ip_subject(client_ip(request))
+    report = public_report(pool, source, subject, settings.public_daily_limit_per_ip)
+    return JSONResponse(present_privacy(report))
 
 
 @images_router.post("/api/images/edit-exif")

@@ -12,9 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exif_service.api.privacy import PrivacyBody, privacy_body
 from exif_service.domain.fields import GeoPoint
 from exif_service.domain.report import MetadataReport
 from exif_service.domain.retention import StoredFile, can_download, status_at
+from exif_service.services.privacy import PrivacyReport
 from exif_service.web.templating import render
 
 _GPS_DECIMALS = 7  # about a centimetre
@@ -71,6 +73,17 @@ def present_view(
         metadata["GPSLatitude"] = point.lat
         metadata["GPSLongitude"] = point.lng
     return ViewExifResponse(metadata=metadata, gps=point).model_dump(by_alias=True)
+
+
+class PrivacyReportResponse(PrivacyBody):
+    """POST /api/images/privacy-report, as the OpenAPI document shows it."""
+
+    ok: bool = True
+
+
+def present_privacy(report: PrivacyReport) -> dict[str, Any]:
+    """POST /api/images/privacy-report: the same report as v1's, behind `ok`."""
+    return {"ok": True, **privacy_body(report)}
 
 
 def _structured_flat(report: MetadataReport) -> dict[str, Any]:

@@ -9,9 +9,16 @@ from exif_service.api.delivery import kept_file, public_base
 from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
 from exif_service.api.v1.deps import BatchSources, FileOrUrl, KeyOwner, OptionalKeyOwner
 from exif_service.api.v1.errors import V1Route
-from exif_service.api.v1.schemas import present_batch, present_job, verification
+from exif_service.api.v1.schemas import (
+    PrivacyResponse,
+    present_batch,
+    present_job,
+    present_privacy,
+    verification,
+)
 from exif_service.domain.privacy import strip_plan
 from exif_service.services.extract import extract_batch, extract_file, find_extraction
+from exif_service.services.privacy import report_for_owner
 from exif_service.services.quota import charge_account
 from exif_service.services.remove import cleaned_file, remove_metadata
 from exif_service.services.sources import materialize
@@ -46,6 +53,15 @@ def extract_many(
     """Extract up to 20 files and URLs in one request; each input succeeds or fails alone."""
     results = extract_batch(pool, sources, owner, blobs)
     return JSONResponse(present_batch(results, structured=structured))
+
+
+@extract_router.post(
+    "/api/v1/privacy",
+    responses={200: {"model": PrivacyResponse, "description": "The privacy report"}},
+)
+def privacy(owner: KeyOwner, source: FileOrUrl, pool: PoolDep) -> JSONResponse:
+    """What a file gives away, and what each strip preset would remove from it (a dry run)."""
+    return JSONResponse(present_privacy(report_for_owner(pool, source, owner)))
 
 
 @extract_router.get("/api/v1/extract/{job_uuid}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from exif_service.api.privacy import PrivacyBody, privacy_body
 from exif_service.api.v1.errors import SURFACE
 from exif_service.domain.jobs import Job
 from exif_service.domain.report import MetadataReport
 from exif_service.services.extract import BatchResult
+from exif_service.services.privacy import PrivacyReport
 
 # The documented example names these groups in lower case; every other group keeps its name.
 _RENAMED = {"EXIF": "exif", "IPTC": "iptc", "XMP": "xmp"}
@@ -97,3 +99,14 @@ def present_batch(results: list[BatchResult], *, structured: bool = False) -> di
             item["url"] = result.url[:_MAX_ECHOED_URL]
         out.append(item)
     return {"success": True, "results": out}
+
+
+class PrivacyResponse(PrivacyBody):
+    """POST /api/v1/privacy, as the OpenAPI document shows it."""
+
+    success: bool = True
+
+
+def present_privacy(report: PrivacyReport) -> dict[str, Any]:
+    """POST /api/v1/privacy: the privacy report behind `success`."""
+    return {"success": True, **privacy_body(report)}
