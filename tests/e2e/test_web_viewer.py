@@ -30,16 +30,32 @@ def test_visitor_sees_camera_model_and_gps_with_a_map_link(page: Page, tmp_path:
     screenshot(page, "home", tmp_path)
 
 
-def test_privacy_panel_marks_location_identity_and_device(page: Page, tmp_path: Path) -> None:
-    photo = make_photo(tmp_path / "photo.jpg")
+def test_privacy_panel_shows_the_servers_privacy_report(page: Page, tmp_path: Path) -> None:
+    photo = make_photo(tmp_path / "photo.jpg", **{"XMP-iptcExt:PersonInImage": "Bob Roe"})
     page.goto("/")
-    page.get_by_label("Choose a file").set_input_files(str(photo))
+    with page.expect_response("**/api/images/privacy-report") as answer:
+        page.get_by_label("Choose a file").set_input_files(str(photo))
+    assert answer.value.ok
 
     findings = page.locator("#findings")
-    expect(findings.locator('li[data-kind="Location"]')).to_contain_text("48.856600, 2.352200")
-    expect(findings.locator('li[data-kind="Device"]')).to_contain_text("SN123456")
-    expect(findings.locator('li[data-kind="Identity"]')).to_contain_text("Jane Doe")
+    expect(findings.locator('li[data-kind="location"]')).to_contain_text("48.856600, 2.352200")
+    expect(findings.locator('li[data-kind="location"]')).to_contain_text("GPS:GPSLatitude")
+    expect(findings.locator('li[data-kind="device"]')).to_contain_text("SN123456")
+    expect(findings.locator('li[data-kind="identity"]')).to_contain_text("Jane Doe")
+    expect(findings.locator('li[data-kind="people"]')).to_contain_text("Bob Roe")
+    expect(findings.locator('li[data-kind="embedded"]')).to_contain_text("IFD1:ThumbnailImage")
+    expect(page.locator("#privacy-summary")).to_contain_text("Risk: high")
     expect(page.locator("#privacy-summary")).to_contain_text("where it was taken")
+
+
+def test_a_photo_without_personal_tags_is_said_to_reveal_nothing(
+    page: Page, tmp_path: Path
+) -> None:
+    page.goto("/")
+    page.get_by_label("Choose a file").set_input_files(str(make_jpeg(tmp_path / "plain.jpg")))
+    expect(page.locator("#privacy-summary")).to_contain_text("No location, serial numbers")
+    expect(page.locator("#findings li")).to_have_count(0)
+    expect(page.locator("#privacy-action")).to_be_hidden()
 
 
 def test_full_tag_table_opens_and_filters_by_search(page: Page, tmp_path: Path) -> None:

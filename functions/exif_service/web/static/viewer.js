@@ -1,5 +1,5 @@
 // The start page: read a photo's metadata (no account), group it, and point out what it gives away.
-import { api, checkFile, el, say, sayError, upload } from "./app.js";
+import { api, checkFile, el, explain, say, sayError, upload } from "./app.js";
 
 const GROUPS = [
   {
@@ -37,13 +37,19 @@ const GROUPS = [
   },
 ];
 
-// What a tag can reveal about the person who took or shared the photo.
-const PRIVACY = [
-  { kind: "Location", why: "where the photo was taken", test: /^GPS|^(City|State|Province-State|Country|Country-PrimaryLocationName|Location|Sub-location|LocationCreated|LocationShown)$/ },
-  { kind: "Device", why: "the exact camera or lens", test: /SerialNumber$|^(CameraSerialNumber|ImageUniqueID|UniqueCameraModel)$/ },
-  { kind: "Identity", why: "who took or owns it", test: /^(Artist|Creator|By-line|Author|XPAuthor|OwnerName|CameraOwnerName|Copyright|CopyrightNotice|Rights|Credit|CreatorContactInfo|CreatorWorkEmail|CreatorWorkURL|PersonInImage|RegionName|Contact)$/ },
-  { kind: "History", why: "how and where it was edited", test: /^History|^(DocumentID|OriginalDocumentID|InstanceID|DerivedFrom.*|Ingredients.*|PreservedFileName|RawFileName)$/ },
-];
+// The privacy check is the server's privacy report (POST /api/images/privacy-report), made by
+// the same table the strip presets use, so the page and a strip never disagree about a tag.
+// The page only names the categories and lays the findings out.
+const CATEGORIES = {
+  location: "Location",
+  device: "Device",
+  identity: "Identity",
+  people: "People",
+  time: "Time",
+  history: "History",
+  embedded: "Embedded images",
+  "free-text": "Free text",
+};
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -107,42 +113,65 @@ function renderGroups(entries, point) {
   }
 }
 
-function renderPrivacy(entries, point) {
-  const found = new Map(PRIVACY.map((rule) => [rule, []]));
-  const seen = new Set();
-  for (const [key, value] of entries) {
-    const name = bareName(key);
-    const rule = PRIVACY.find((r) => r.test.test(name));
-    if (!rule || seen.has(name) || name === "GPSVersionID") continue;
-    seen.add(name);
-    found.get(rule).push([name, value]);
+function privacyPending() {
+  $("privacy-summary").textContent = "Checking what this file gives away…";
+  $("findings").replaceChildren();
+  $("privacy-action").hidden = true;
+}
+
+function privacyFailed(status, data) {
+  const { text } = explain(status, data);
+  $("privacy-summary").textContent = `The privacy check could not be done: ${text}`;
+}
+
+function renderPrivacy(report, point) {
+  const byCategory = new Map();
+  for (const finding of Array.isArray(report.findings) ? report.findings : []) {
+    if (!byCategory.has(finding.category)) byCategory.set(finding.category, []);
+    byCategory.get(finding.category).push(finding);
   }
   const findings = $("findings");
   findings.replaceChildren();
-  for (const [rule, tags] of found) {
-    if (!tags.length) continue;
+  for (const [category, items] of byCategory) {
     const list = el("ul", { className: "finding-tags" });
-    if (rule.kind === "Location" && point) {
+    if (category === "location" && point) {
       list.append(el("li", {}, el("strong", { text: "Position" }), `: ${point.lat.toFixed(6)}, ${point.lng.toFixed(6)}`));
     }
-    for (const [name, value] of tags) {
-      list.append(el("li", {}, el("strong", { text: name }), ": ", el("span", { className: "value", text: show(value) })));
+    for (const item of items) {
+      list.append(el("li", {}, el("strong", { text: item.tag }), ": ", el("span", { className: "value", text: item.value })));
     }
+    const count = items.length === 1 ? "1 tag" : `${items.length} tags`;
     findings.append(
       el(
         "li",
-        { "data-kind": rule.kind },
-        el("span", { className: `badge badge-${rule.kind.toLowerCase()}`, text: rule.kind }),
-        el("span", { text: ` ${tags.length === 1 ? "1 tag reveals" : `${tags.length} tags reveal`} ${rule.why}` }),
+        { "data-kind": category },
+        el("span", { className: `badge badge-${category}`, text: CATEGORIES[category] || category }),
+        el("span", { text: ` ${count}: ${items[0].why}` }),
         list,
       ),
     );
   }
-  const kinds = [...findings.children].map((li) => li.dataset.kind.toLowerCase());
+  const kinds = [...byCategory.keys()].map((category) => (CATEGORIES[category] || category).toLowerCase());
+  const where = point && byCategory.has("location") ? " Anyone who gets it can see where it was taken." : "";
   $("privacy-summary").textContent = kinds.length
-    ? `This file reveals ${kinds.join(", ")}.` + (point ? " Anyone who gets it can see where it was taken." : "")
+    ? `Risk: ${report.risk}. This file reveals ${kinds.join(", ")}.${where}`
     : "No location, serial numbers, names or edit history found in this file.";
   $("privacy-action").hidden = kinds.length === 0;
+}
+
+let privacyRequest = 0;
+
+/** Ask for the privacy report once the metadata is on the page; `send` makes the request. */
+async function checkPrivacy(send, point) {
+  const mine = ++privacyRequest;
+  privacyPending();
+  const answer = await send();
+  if (mine !== privacyRequest) return; // another file was read meanwhile: its answer counts
+  if (!answer.ok || !answer.data) {
+    privacyFailed(answer.status, answer.data);
+    return;
+  }
+  renderPrivacy(answer.data, point);
 }
 
 function renderTable(entries) {
@@ -190,10 +219,10 @@ function render(name, data) {
   const point = coordinates(metadata, data.gps);
   $("result-name").textContent = name;
   renderGroups(entries, point);
-  renderPrivacy(entries, point);
   renderTable(entries);
   $("result").hidden = false;
   $("summary-heading").focus({ preventScroll: false });
+  return point;
 }
 
 function waiting(text) {
@@ -230,7 +259,8 @@ async function readFile(file) {
   }
   say(status, "");
   showPreview(file);
-  render(file.name, answer.data);
+  const point = render(file.name, answer.data);
+  await checkPrivacy(() => upload("/api/images/privacy-report", form, { expectFile: false }), point);
 }
 
 async function readUrl(url) {
@@ -263,7 +293,9 @@ async function readUrl(url) {
     /* shown as it was written */
   }
   showPreview(null);
-  render(name, answer.data);
+  const point = render(name, answer.data);
+  const json = { url: parsed.href };
+  await checkPrivacy(() => api("/api/images/privacy-report", { method: "POST", json }), point);
 }
 
 const input = $("file-input");
