@@ -22,7 +22,8 @@ from exif_service.services.quota import ip_subject, used_today
 from exif_service.store import usage
 from exif_service.store.accounts import get_user
 
-EXT = {"jpeg": "jpg", "png": "png", "heic": "heic", "mp4": "mp4"}
+EXT = {"jpeg": "jpg", "png": "png", "heic": "heic", "mp4": "mp4", "webp": "webp", "tiff": "tif"}
+EXT |= {"dng": "dng", "mov": "mov"}
 GPS = [
     "-GPS:GPSLatitude=48.8566",
     "-GPS:GPSLatitudeRef=N",
@@ -85,6 +86,12 @@ SAMPLES: dict[str, tuple[str, list[str]]] = {
             "-QuickTime:TrackCreateDate=2024:03:15 10:30:00",
         ],
     ),
+    # beyond the four formats the presets are specified for: the same rules hold
+    "webp": ("webp", STILL),
+    "webp-only-places": ("webp", ONLY_PLACES),
+    "tiff": ("tiff", STILL),
+    "dng": ("dng", STILL),
+    "mov": ("mov", MOVIE),
 }
 # Groups that describe the file as a file (and what ExifTool computes): never compared.
 NEUTRAL = frozenset({"File", "System", "ExifTool", "Composite"})
@@ -190,6 +197,22 @@ def test_findings_name_the_group_the_value_and_why(
     } <= found
     assert all(f["why"] for f in body["findings"])
     assert not any(f["tag"].startswith(("ExifIFD:FNumber", "ICC")) for f in body["findings"])
+
+
+def test_embedded_previews_are_findings_as_exiftool_lists_them(
+    stack: V1Stack, samples: dict[str, Path]
+) -> None:
+    photo = _report(stack, samples["photo"])
+    thumbnail = [f for f in photo["findings"] if f["tag"] == "IFD1:ThumbnailImage"]
+    assert [f["category"] for f in thumbnail] == ["embedded"]
+    assert (
+        thumbnail[0]["value"].startswith("(Binary data ")
+        and "-b option" not in thumbnail[0]["value"]
+    )
+    raw = _report(stack, samples["dng"])
+    assert ("embedded", "IFD0:ThumbnailTIFF") in {
+        (f["category"], f["tag"]) for f in raw["findings"]
+    }
 
 
 def test_a_movie_finds_its_boxes_but_not_zeroed_header_times(

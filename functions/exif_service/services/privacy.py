@@ -120,6 +120,18 @@ _IMAGE_POINTERS = {
     "JpgFromRaw": ("JpgFromRawStart", "JpgFromRawLength"),
     "OtherImage": ("OtherImageStart", "OtherImageLength"),
 }
+# ...and the uncompressed preview of a raw file, rebuilt from a reduced-resolution directory
+# holding these (Exif.pm, RebuildTIFF)
+_TIFF_PREVIEW = (
+    "ImageWidth",
+    "ImageHeight",
+    "BitsPerSample",
+    "PhotometricInterpretation",
+    "StripOffsets",
+    "SamplesPerPixel",
+    "RowsPerStrip",
+    "StripByteCounts",
+)
 
 
 @dataclass(frozen=True)
@@ -140,7 +152,24 @@ def _embedded_images(tags: Sequence[ReadTag]) -> list[_Image]:
             if size is not None:
                 value = f"(Binary data {size} bytes)"
                 images.append(_Image(ReadTag(offset.group0, offset.group1, name, value), offset))
-    return images
+    preview = _tiff_preview(tags)
+    return [*images, preview] if preview else images
+
+
+def _tiff_preview(tags: Sequence[ReadTag]) -> _Image | None:
+    """ExifTool's ThumbnailTIFF: the first uncompressed reduced-resolution directory."""
+    for kind in (t for t in tags if t.group0 == "EXIF" and t.name == "SubfileType"):
+        held = {t.name: t for t in tags if t.group0 == "EXIF" and t.group1 == kind.group1}
+        compression = held.get("Compression")
+        if (
+            kind.value == "Reduced-resolution image"
+            and compression is not None
+            and compression.value == "Uncompressed"
+            and all(name in held for name in _TIFF_PREVIEW)
+        ):
+            preview = ReadTag(kind.group0, kind.group1, "ThumbnailTIFF", "(Binary data)")
+            return _Image(preview, held["StripOffsets"])
+    return None
 
 
 # -- findings -------------------------------------------------------------------------------
@@ -210,6 +239,7 @@ def _effect(
         doomed = _targeted(tags, facts, StripPlan(preset))
     else:
         doomed = _wholesale(tags, facts, keep_profile=preset is Preset.SAFE)
+    doomed |= _emptied_webp_header(tags, doomed)
     # the strip never names an embedded image (it does not see one): it goes with its offset
     doomed |= {id(image.tag) for image in images if id(image.offset) in doomed}
     listed = _listed([*tags, *(image.tag for image in images)])
@@ -269,6 +299,18 @@ def _targeted(tags: Sequence[ReadTag], facts: FileFacts, plan: StripPlan) -> set
     if _is_movie(facts):
         doomed |= _emptied_movie_boxes(tags, doomed)
     return doomed
+
+
+def _emptied_webp_header(tags: Sequence[ReadTag], doomed: set[int]) -> set[int]:
+    """A WebP's extended header (VP8X, whose flags ExifTool lists) is written only while the
+    file keeps a colour profile, EXIF, XMP, transparency or animation; without them it goes."""
+    flags = [t for t in tags if t.group0 == "RIFF" and t.name == "WebP_Flags"]
+    if not flags or any(word in str(flags[0].value) for word in ("Alpha", "Animation")):
+        return set()
+    held = [t for t in tags if t.group0 in ("ICC_Profile", "EXIF", "XMP")]
+    if any(id(t) not in doomed for t in held) or not any(id(t) in doomed for t in held):
+        return set()  # something stays, or nothing is deleted and the file is copied as it is
+    return {id(t) for t in flags}
 
 
 def _emptied_xmp(tags: Sequence[ReadTag], doomed: set[int]) -> set[int]:
