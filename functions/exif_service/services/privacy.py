@@ -13,14 +13,15 @@ exactly the `Group:Tag`s the strip then takes out:
 - `location` and `sensitive` delete the tags of their categories by name, and ExifTool then drops
   a block left with nothing of its own: an XMP packet holding only its toolkit name, an IPTC
   record holding only its version, an EXIF directory holding only ExifTool's mandatory entries,
-  a movie's metadata box holding no item.
+  a movie's metadata box holding no item;
+- either way a WebP's extended header goes with its last profile or metadata block.
 
 Lists name tags, not copies: a `Group:Tag` is removed when no copy of it is left, kept when one
 is. A movie's header times cannot be deleted, the strip zeroes them; a zero date says nothing,
 so a zeroed header time counts as removed and one that was zero already is in neither list.
 An image embedded in EXIF (a thumbnail) is listed as ExifTool lists it, and goes when the
 directory holding its offset goes. tests/integration/test_privacy_report.py strips, re-reads
-and compares every preset on JPEG, PNG, HEIC and MP4.
+and compares every preset on JPEG, PNG, HEIC and MP4 (and WebP, TIFF, DNG, MOV).
 """
 
 from __future__ import annotations
