@@ -8,7 +8,9 @@ the file before and after with ExifTool itself (`-a -G1`, as a user would), and 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +321,44 @@ def test_public_report_shares_view_exifs_daily_limit_per_address(
     assert r.json()["ok"] is False and r.json()["error"] == "limit_reached"
     r = stack.client.post("/api/images/privacy-report", data={"title": "no file"})
     assert r.status_code == 400 and r.json()["ok"] is False
+
+
+@pytest.fixture
+def origin(samples: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A web server on 127.0.0.1 standing in for the internet, serving the sample photo."""
+    from exif_service.settings import get_settings
+
+    body = samples["photo"].read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    monkeypatch.setenv("EXIF_SERVICE_ALLOW_PRIVATE_URLS", "true")
+    get_settings.cache_clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_url_is_reported_like_an_upload_on_both_surfaces(
+    stack: V1Stack, samples: dict[str, Path], origin: str
+) -> None:
+    uploaded = _report(stack, samples["photo"])
+    headers = {"X-API-Key": stack.user.key}
+    r = stack.client.post("/api/v1/privacy", headers=headers, json={"url": f"{origin}/photo.jpg"})
+    assert r.status_code == 200, r.text
+    assert r.json() == uploaded
+    public = stack.client.post("/api/images/privacy-report", data={"url": f"{origin}/photo.jpg"})
+    assert public.status_code == 200, public.text
+    assert public.json()["presets"] == uploaded["presets"]
