@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from tests.support.media import exiftool, make_bare, make_photo
-from tests.support.v1 import V1Stack, upload, v1_stack
+from tests.support.v1 import V1Stack, upload
 
 from exif_service.domain.plans import usage_day
 from exif_service.domain.privacy import Preset
@@ -97,19 +97,6 @@ SAMPLES: dict[str, tuple[str, list[str]]] = {
 }
 # Groups that describe the file as a file (and what ExifTool computes): never compared.
 NEUTRAL = frozenset({"File", "System", "ExifTool", "Composite"})
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[V1Stack]:
-    with v1_stack() as built:
-        yield built
-
-
-@pytest.fixture(autouse=True)
-def _engine_started_by_main_thread() -> None:
-    from exif_service.engine.exiftool import get_pool
-
-    get_pool().warm()
 
 
 @pytest.fixture(scope="module")
