@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import KeyedUser
 from tests.integration.test_images_tools import (
-    _engine_started_by_main_thread,  # noqa: F401 - an autouse fixture, used by being imported
     assert_clean_error,
     bearer,
     post_file,
