@@ -1,8 +1,13 @@
-"""The privacy table: real tag names land in their category, presets and keep-lists parse."""
+"""The privacy table: real tag names land in their category, presets and keep-lists parse;
+the sensitive preset reaches what the table names."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from tests.support.media import exiftool, make_photo
 
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.privacy import (
@@ -15,6 +20,8 @@ from exif_service.domain.privacy import (
     parse_preset,
     strip_plan,
 )
+from exif_service.engine.exiftool import get_pool
+from exif_service.engine.operations import strip_metadata
 
 # (family-0 group, family-1 group, tag name) as `exiftool -a -G0:1` names them
 EXAMPLES: dict[Category, list[tuple[str, str, str]]] = {
@@ -84,6 +91,8 @@ EXAMPLES: dict[Category, list[tuple[str, str, str]]] = {
     ],
     Category.EMBEDDED: [
         ("EXIF", "IFD1", "ThumbnailImage"),
+        ("EXIF", "IFD1", "ThumbnailOffset"),  # how the engine's reads (-e) see a thumbnail
+        ("MakerNotes", "Canon", "PreviewImageStart"),
         ("MakerNotes", "Canon", "PreviewImage"),
         ("EXIF", "SubIFD", "JpgFromRaw"),
         ("MPF", "MPImage2", "MPImage2"),
@@ -91,6 +100,7 @@ EXAMPLES: dict[Category, list[tuple[str, str, str]]] = {
     ],
     Category.FREE_TEXT: [
         ("PNG", "PNG", "Comment"),
+        ("File", "File", "Comment"),  # a JPEG's COM segment
         ("EXIF", "ExifIFD", "UserComment"),
         ("EXIF", "IFD0", "ImageDescription"),
         ("EXIF", "IFD0", "XPComment"),
@@ -172,3 +182,14 @@ def test_sensitive_keeps_authorship_settings_and_dates_but_not_location_or_seria
     assert not plan.removes("EXIF", "ExifIFD", "FNumber")
     kept = StripPlan(Preset.SENSITIVE, parse_keep("GPS:all"))
     assert not kept.removes("EXIF", "GPS", "GPSLatitude")
+
+
+def test_sensitive_strip_removes_the_thumbnail_and_the_jpeg_comment(tmp_path: Path) -> None:
+    """The thumbnail shows in -e reads only as its offset; the COM comment is in File."""
+    src = make_photo(tmp_path / "in.jpg")
+    dst = tmp_path / "out.jpg"
+    strip_metadata(get_pool(), src, dst, StripPlan(Preset.SENSITIVE))
+    tags = json.loads(exiftool("-j", "-a", "-G1", str(dst)))[0]
+    assert not [k for k in tags if "Thumbnail" in k or k.startswith("IFD1:")]
+    assert "File:Comment" not in tags
+    assert tags["IFD0:Artist"] == "Jane Doe"

@@ -66,6 +66,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         Category.EMBEDDED,
         r"^(Thumbnail|Preview)(Image|TIFF|PNG)$|^JpgFromRaw$|^OtherImage$|^MPImage\d*$|"
+        # where the engine's reads see an embedded image: its offset and length
+        r"^(Thumbnail|PreviewImage|JpgFromRaw|OtherImage)(Offset|Length|Start)$|"
         r"^PhotoshopThumbnail$|^CoverArt$|^EmbeddedImage$",
         "a smaller copy of the picture, which may show what was cropped or edited out",
     ),
@@ -98,6 +100,8 @@ _NEUTRAL = frozenset({"File", "System", "ExifTool", "Composite"})
 
 def classify(group0: str, group1: str, name: str) -> Rule | None:
     """The rule a tag falls under, or None when it says nothing about anyone."""
+    if group0 == "File" and name == "Comment":
+        group0 = "JPEG"  # a JPEG's COM segment, which ExifTool files under File: free text
     if group0 in _NEUTRAL:
         return None
     for rule in RULES:

@@ -224,9 +224,34 @@ def _kept_structure(file_type: str) -> frozenset[str]:
 
 
 def _deletions(tags: Sequence[ReadTag], facts: FileFacts) -> list[str]:
-    """`-Group:Tag=` for each leftover, sparing what holds the image in TIFF-based files."""
+    """`-Group:Tag=` for each leftover, sparing what holds the image in TIFF-based files.
+
+    An embedded image shows in the engine's reads as its offset and length; it goes whole, by
+    the name ExifTool writes it under (`-ThumbnailImage=`).
+    """
     spare = _kept_structure(facts.file_type) if facts.file_type in _TIFF_BASED else frozenset()
-    return [f"-{t.place}=" for t in tags if not (t.group0 == "EXIF" and t.name in spare)]
+    args: list[str] = []
+    for tag in tags:
+        if tag.group0 == "EXIF" and tag.name in spare:
+            continue
+        image = _EMBEDDED_BY_POINTER.get(tag.name)
+        arg = f"-{tag.group1}:{image}=" if image else f"-{tag.place}="
+        if arg not in args:
+            args.append(arg)
+    return args
+
+
+# The tags that point at an embedded image, and the image ExifTool deletes by name.
+_EMBEDDED_BY_POINTER = {
+    f"{image}{part}": image
+    for image, parts in (
+        ("ThumbnailImage", ()),
+        ("PreviewImage", ("Start", "Length")),
+        ("JpgFromRaw", ("Start", "Length")),
+        ("OtherImage", ("Start", "Length")),
+    )
+    for part in parts
+} | {"ThumbnailOffset": "ThumbnailImage", "ThumbnailLength": "ThumbnailImage"}
 
 
 def verify_strip(
