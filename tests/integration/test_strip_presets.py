@@ -205,3 +205,20 @@ def test_strip_exif_takes_the_preset_as_a_form_field(
     tags = _tags(r.content, tmp_path, "png")
     assert Category.LOCATION not in _categories(tags)
     assert "IFD0:Artist" in _names(tags)
+
+
+def test_the_openapi_document_describes_presets_keep_lists_and_the_batch_body(
+    stack: V1Stack,
+) -> None:
+    paths = stack.client.get("/openapi.json").json()["paths"]
+    remove = paths["/api/v1/remove"]["post"]["requestBody"]["content"]
+    form = remove["multipart/form-data"]["schema"]["properties"]
+    assert form["preset"]["enum"] == ["safe", "all", "location", "sensitive"]
+    assert "keep" in form and "file" in form
+    assert remove["application/json"]["schema"]["required"] == ["url"]
+    strip = paths["/api/images/strip-exif"]["post"]["requestBody"]["content"]
+    assert {"file", "preset", "keep"} <= set(strip["multipart/form-data"]["schema"]["properties"])
+    bulk = paths["/api/images/strip-exif-bulk"]["post"]["requestBody"]["content"]
+    assert bulk["multipart/form-data"]["schema"]["properties"]["files"]["type"] == "array"
+    batch = paths["/api/v1/extract/batch"]["post"]["requestBody"]["content"]
+    assert batch["application/json"]["schema"]["properties"]["urls"]["maxItems"] == 20

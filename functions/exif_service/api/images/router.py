@@ -31,6 +31,7 @@ from exif_service.api.images.schemas import (
     present_privacy,
     present_view,
 )
+from exif_service.api.openapi import KEEP, PRESET, file_body
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.fields import (
     EDIT_FIELDS,
@@ -163,7 +164,9 @@ def geo_exif(
     return processed_file(result, blobs, settings)
 
 
-@images_router.post("/api/images/strip-exif")
+@images_router.post(
+    "/api/images/strip-exif", openapi_extra=file_body(url=False, preset=PRESET, keep=KEEP)
+)
 def strip_exif(
     account: ImagesAccount,
     upload: SingleUpload,
@@ -195,7 +198,10 @@ def advanced_edit_bulk(
     return processed_archive(archive, "edited-images.zip", blobs, settings)
 
 
-@images_router.post("/api/images/strip-exif-bulk")
+@images_router.post(
+    "/api/images/strip-exif-bulk",
+    openapi_extra=file_body(many=True, url=False, preset=PRESET, keep=KEEP),
+)
 def strip_exif_bulk(
     account: ImagesAccount,
     upload: BulkUpload,

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from exif_service.api.delivery import kept_file, public_base
 from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep, StructuredDep
+from exif_service.api.openapi import BATCH_BODY, KEEP, PRESET, file_body
 from exif_service.api.v1.deps import BatchSources, FileOrUrl, KeyOwner, OptionalKeyOwner
 from exif_service.api.v1.errors import V1Route
 from exif_service.api.v1.schemas import (
@@ -42,7 +43,7 @@ def extract(
     return JSONResponse(present_job(job, structured=structured))
 
 
-@extract_router.post("/api/v1/extract/batch")
+@extract_router.post("/api/v1/extract/batch", openapi_extra=BATCH_BODY)
 def extract_many(
     owner: KeyOwner,
     structured: StructuredDep,
@@ -80,7 +81,7 @@ def get_extraction(
     return JSONResponse(present_job(job, lookup=True, download_url=download, structured=structured))
 
 
-@remove_router.post("/api/v1/remove")
+@remove_router.post("/api/v1/remove", openapi_extra=file_body(preset=PRESET, keep=KEEP))
 def remove(
     request: Request,
     owner: KeyOwner,
