@@ -166,10 +166,43 @@ def test_bulk_member_names_cannot_leave_the_extraction_folder(
         (["noext", "noext"], ["noext", "noext (1)"]),
         (["dir/x.png", "other/x.png"], ["x.png", "x (1).png"]),
         (['a<b>:"c|?*.jpg', ".hidden.jpg"], ["a_b___c___.jpg", "hidden.jpg"]),
+        # names macOS and Windows merge: case, trailing dots and spaces, Unicode forms
+        (["Photo.JPG", "photo.jpg"], ["Photo.JPG", "photo (1).jpg"]),
+        (["a", "a.", "a . "], ["a", "a (1)", "a (2)"]),
+        (["caf\u00e9.jpg", "cafe\u0301.jpg"], ["caf\u00e9.jpg", "caf\u00e9 (1).jpg"]),
     ],
 )
 def test_archive_names_are_flat_safe_and_unique(given: list[str], expected: list[str]) -> None:
     assert unique_names(given) == expected
+
+
+def test_long_names_are_cut_to_255_bytes_keeping_the_extension_and_staying_unique() -> None:
+    long_ascii = "A" * 1000 + ".jpg"
+    long_utf8 = "\u00e9" * 300 + ".jpeg"  # two bytes a character
+    names = unique_names([long_ascii, long_ascii, long_utf8, long_utf8])
+    assert len(set(names)) == 4
+    for name in names:
+        assert len(name.encode()) <= 255
+        assert name.endswith((".jpg", ".jpeg"))
+    assert names[1].endswith(" (1).jpg") and names[3].endswith(" (1).jpeg")
+
+
+def test_a_bulk_zip_of_very_long_names_extracts_on_a_real_file_system(
+    client: TestClient, pro_user: KeyedUser, photo: Path, tmp_path: Path
+) -> None:
+    data = photo.read_bytes()
+    name = "A" * 1000 + ".jpg"
+    r = client.post(
+        "/api/images/strip-exif-bulk",
+        headers=bearer(pro_user),
+        files=uploads((name, data), (name, data)),
+    )
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        zf.extractall(tmp_path / "out")  # OSError "File name too long" above 255 bytes
+        members = zf.namelist()
+    assert len(members) == 2 and all(m.endswith(".jpg") for m in members)
+    assert len(list((tmp_path / "out").iterdir())) == 2
 
 
 def test_results_too_big_for_a_lambda_response_redirect_to_the_bucket(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import unicodedata
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -217,7 +218,9 @@ def process_bulk(
                 results.append((local.file_name, Output(kept, output.content_type)))
         for name, output in results:
             keep_result(account, tool, name, output.path, output.content_type, blobs)
-        return _zip(results)
+        # the ZIP is named from the caller's whole names, cut by bytes with the extension kept
+        given = [s.file_name or name for s, (name, _) in zip(sources, results, strict=True)]
+        return _zip(unique_names(given), [output for _, output in results])
 
 
 @contextmanager
@@ -235,11 +238,10 @@ def _named(name: str) -> Iterator[None]:
         raise type(exc)(f"{name}: {exc.message}") from exc
 
 
-def _zip(results: Sequence[tuple[str, Output]]) -> IO[bytes]:
+def _zip(members: Sequence[str], outputs: Sequence[Output]) -> IO[bytes]:
     archive = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response that streams it
-    names = unique_names([name for name, _ in results])
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
-        for member, (_, output) in zip(names, results, strict=True):
+        for member, output in zip(members, outputs, strict=True):
             zf.write(output.path, member)
     archive.seek(0)
     return archive
@@ -248,28 +250,58 @@ def _zip(results: Sequence[tuple[str, Output]]) -> IO[bytes]:
 _UNSAFE_MEMBER = re.compile(r'[\x00-\x1f<>:"|?*\\/]')
 
 
+# File systems cap a name at 255 bytes; unzip refuses longer members ("File name too long").
+_MAX_MEMBER_BYTES = 255
+_MAX_EXTENSION_BYTES = 16  # longer "extensions" are part of the name, cut like the rest
+
+
 def archive_member(name: str) -> str:
-    """A ZIP member name that stays in the folder it is extracted to."""
-    base = _UNSAFE_MEMBER.sub("_", display_name(name)).strip().lstrip(".")
+    """A ZIP member name that stays in the folder it is extracted to (NFC, no separators)."""
+    # uncut: unique_names cuts by bytes and keeps the extension
+    base = unicodedata.normalize("NFC", display_name(name, max_chars=None))
+    base = _UNSAFE_MEMBER.sub("_", base).strip().lstrip(".").rstrip(". ")
     return base or "file"
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
-    """Safe member names, a repeated name becoming `photo (1).jpg`, `photo (2).jpg`, ..."""
+    """Safe member names of at most 255 bytes that keep their extension; a repeated name
+    becomes `photo (1).jpg`, `photo (2).jpg`, ...
+
+    Names count as the same when they differ only in case or in trailing dots and spaces, as
+    macOS and Windows would merge them on extraction; the number is added before cutting, so
+    it always survives.
+    """
     taken: set[str] = set()
     out: list[str] = []
     for raw in names:
-        name = archive_member(raw)
-        stem, dot, ext = name.rpartition(".")
-        if not dot:
-            stem, ext = name, ""
-        candidate, n = name, 0
-        while candidate.lower() in taken:
+        stem, ext = _split_extension(archive_member(raw))
+        n = 0
+        while True:
+            candidate = _fit(stem, f" ({n})" if n else "", ext)
+            key = candidate.casefold().rstrip(". ")
+            if key not in taken:
+                break
             n += 1
-            candidate = f"{stem} ({n}).{ext}" if dot else f"{stem} ({n})"
-        taken.add(candidate.lower())
+        taken.add(key)
         out.append(candidate)
     return out
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(f".{ext}".encode()) > _MAX_EXTENSION_BYTES:
+        return name, ""
+    return stem, f".{ext}"
+
+
+def _fit(stem: str, suffix: str, ext: str) -> str:
+    """`stem + suffix + ext`, the stem cut (by whole characters) to fit in 255 bytes."""
+    room = _MAX_MEMBER_BYTES - len(suffix.encode()) - len(ext.encode())
+    cut = stem
+    while len(cut.encode()) > room:
+        cut = cut[:-1]
+    cut = cut.rstrip(". ") or "file"
+    return f"{cut}{suffix}{ext}"
 
 
 def park_archive(archive: IO[bytes], blobs: Blobs) -> str:

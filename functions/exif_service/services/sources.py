@@ -41,11 +41,11 @@ class LocalFile:
         return self.path.parent
 
 
-def display_name(name: str | None, default: str = "file") -> str:
+def display_name(name: str | None, default: str = "file", max_chars: int | None = 255) -> str:
     """The caller's file name as shown back to them: no directories, no control characters."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return base[:255] or default
+    return base[:max_chars] or default
 
 
 def too_large_message(limit: int) -> str:
