@@ -488,6 +488,37 @@ def test_signed_but_malformed_event_is_400(client: TestClient, stripe_api: FakeS
     assert _post_event(client, payload).status_code == 400
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[]",
+        b'"event"',
+        b'{"id": "evt_x", "type": "checkout.session.completed", "created": 1,'
+        b' "data": {"object": "x"}}',
+        b'{"id": "evt_y", "type": "customer.subscription.updated", "created": 1, "data": []}',
+        b'{"id": ["evt"], "type": "invoice.paid", "created": 1, "data": {"object": {}}}',
+        b'{"id": "evt_z", "type": "invoice.paid", "created": "soon", "data": {"object": {}}}',
+    ],
+    ids=["list", "string", "object-string", "data-list", "id-list", "created-text"],
+)
+def test_well_signed_but_malformed_events_are_400_not_500(
+    client: TestClient, stripe_api: FakeStripe, payload: bytes
+) -> None:
+    r = _post_event(client, payload)
+    assert r.status_code == 400, r.text
+    assert r.json()["ok"] is False
+
+
+def test_webhook_with_a_timestamp_from_the_future_is_400(
+    client: TestClient, free: Browser, stripe_api: FakeStripe
+) -> None:
+    payload = stripe_event("evt_future", "checkout.session.completed", _completed(free.user_id))
+    later = int(time.time()) + 3600
+    r = _post_event(client, payload, signature=stripe_signature(payload, WEBHOOK_SECRET, later))
+    assert r.status_code == 400
+    assert _plan(free.user_id) is Plan.FREE
+
+
 def test_other_event_types_are_acknowledged(client: TestClient, stripe_api: FakeStripe) -> None:
     payload = stripe_event("evt_inv", "invoice.paid", {"id": "in_1", "object": "invoice"})
     r = _post_event(client, payload)

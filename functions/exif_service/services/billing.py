@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -134,18 +135,19 @@ def handle_webhook(payload: bytes, signature: str | None) -> bool:
     settings = get_settings()
     if settings.stripe_webhook_secret is None:
         raise ServiceUnavailable(NOT_CONFIGURED)
+    secret = settings.stripe_webhook_secret.get_secret_value()
+    if not _signed_recently(signature):
+        log.warning("stripe webhook refused: signature timestamp in the future or unreadable")
+        raise BadRequest("Invalid Stripe signature.")
     try:
-        stripe.Webhook.construct_event(
-            payload, signature, settings.stripe_webhook_secret.get_secret_value()
-        )
-        event: dict[str, Any] = json.loads(payload)
-        event_id, event_type = str(event["id"]), str(event["type"])
-        obj: dict[str, Any] = event["data"]["object"]
-        created = datetime.fromtimestamp(int(event["created"]), UTC)
+        stripe.Webhook.construct_event(payload, signature, secret)
     except stripe.SignatureVerificationError as exc:
         raise BadRequest("Invalid Stripe signature.") from exc
-    except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        # signed by Stripe's secret, yet not an event the library can read
+        log.warning("stripe webhook refused: malformed event (%s)", type(exc).__name__)
         raise BadRequest("Invalid Stripe event payload.") from exc
+    event_id, event_type, obj, created = _event_parts(payload)
     if not billing.claim_event(event_id, event_type):
         log.info("stripe event %s already processed", event_id)
         return False
@@ -155,6 +157,42 @@ def handle_webhook(payload: bytes, signature: str | None) -> bool:
         billing.release_event(event_id)
         raise
     return True
+
+
+# Stripe's own check refuses timestamps older than this; ours refuses those as far ahead.
+WEBHOOK_TOLERANCE_S = stripe.Webhook.DEFAULT_TOLERANCE
+
+
+def _signed_recently(signature: str | None) -> bool:
+    """False for a `t=` in the future beyond the tolerance (Stripe checks only the past)."""
+    stamps = [p.split("=", 1)[1] for p in (signature or "").split(",") if p.startswith("t=")]
+    if not stamps:
+        return True  # the library refuses a header without one, with its own message
+    try:
+        return int(stamps[0]) <= time.time() + WEBHOOK_TOLERANCE_S
+    except ValueError:
+        return False
+
+
+def _event_parts(payload: bytes) -> tuple[str, str, dict[str, Any], datetime]:
+    """Id, type, object and time of a verified event; 400 when any has the wrong shape."""
+    try:
+        event = json.loads(payload)
+        data = event["data"] if isinstance(event, dict) else None
+        obj = data.get("object") if isinstance(data, dict) else None
+        event_id, event_type, stamp = event["id"], event["type"], event["created"]
+        if not (
+            isinstance(obj, dict)
+            and isinstance(event_id, str)
+            and isinstance(event_type, str)
+            and isinstance(stamp, int)
+        ):
+            raise TypeError("unexpected shape")
+        created = datetime.fromtimestamp(stamp, UTC)
+    except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:
+        log.warning("stripe webhook refused: malformed event (%s)", type(exc).__name__)
+        raise BadRequest("Invalid Stripe event payload.") from exc
+    return event_id, event_type, obj, created
 
 
 def _apply(event_type: str, obj: dict[str, Any], created: datetime) -> None:
