@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import KeyedUser, load_event
 from tests.support.lambdas import invoke
-from tests.support.sessions import Browser, signed_in
+from tests.support.sessions import PASSWORD, Browser, signed_in
 
 from exif_service.domain.accounts import Plan, hash_key
 from exif_service.store.accounts import set_plan
@@ -186,3 +186,27 @@ def test_keys_lambda_signs_up_with_secure_cookie(client: TestClient) -> None:
     assert body["user"]["email"] == "lambda@example.com"
     cookies = response.get("cookies") or [response["headers"].get("set-cookie", "")]
     assert any("HttpOnly" in c and "Secure" in c for c in cookies)
+
+
+def test_keys_and_sessions_are_never_cached_and_nothing_is_sniffed(
+    client: TestClient, pro: Browser
+) -> None:
+    created = pro.client.post("/api/keys", json={"name": "cache"})
+    listed = pro.client.get("/api/keys")
+    session = pro.client.get("/api/auth/get-session")
+    signed_in_again = TestClient(client.app).post(
+        "/api/auth/sign-in/email", json={"email": pro.email, "password": PASSWORD}
+    )
+    for r in (created, listed, session, signed_in_again):
+        assert r.status_code == 200, r.text
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["x-content-type-options"] == "nosniff"
+    for other in (client.get("/api/images/nothing"), client.get("/"), client.get("/openapi.json")):
+        assert other.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_html_history_fragment_carries_a_strict_policy(pro: Browser) -> None:
+    r = pro.client.get("/api/images/history")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert "no-store" not in r.headers.get("cache-control", "")

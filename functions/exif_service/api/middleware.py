@@ -14,9 +14,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from exif_service.api.errors import Surfaces
 from exif_service.domain.errors import FileTooLarge
 
+# Answers that carry a raw API key, the key list or a session must never be cached by a
+# browser or a proxy.
+_NO_STORE_PREFIXES = ("/api/keys", "/api/auth/")
+# The HTML fragments the dashboard and admin pages fetch: inert markup, no script or styles of
+# their own, never framed.
+_FRAGMENT_CSP = b"default-src 'none'; frame-ancestors 'none'"
+
 
 class RequestIdMiddleware:
-    """Give each request an id (API Gateway's when there is one) and echo it in X-Request-ID."""
+    """Give each request an id (API Gateway's when there is one) and echo it in X-Request-ID.
+
+    It also sets the headers every answer carries: `nosniff` everywhere, `no-store` on keys and
+    sessions, a strict CSP on HTML fragments that set none.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,10 +39,22 @@ class RequestIdMiddleware:
         rid = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
 
+        path = str(scope.get("path", ""))
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
                 headers.append((b"x-request-id", rid.encode("ascii")))
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if path.startswith(_NO_STORE_PREFIXES):
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                if path.startswith("/api/") and b"content-security-policy" not in names:
+                    html = [v for n, v in headers if n.lower() == b"content-type"]
+                    if html and html[0].startswith(b"text/html"):
+                        headers.append((b"content-security-policy", _FRAGMENT_CSP))
                 message["headers"] = headers
             await send(message)
 
