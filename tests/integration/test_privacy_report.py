@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.media import exiftool, make_bare, make_photo
+from tests.support.media import PRIVACY_MOVIE, PRIVACY_STILL, exiftool, make_bare, make_photo
 from tests.support.v1 import V1Stack, upload
 
 from exif_service.domain.plans import usage_day
@@ -32,32 +32,8 @@ GPS = [
     "-GPS:GPSLongitude=2.3522",
     "-GPS:GPSLongitudeRef=E",
 ]
-# One tag per category in the places each format keeps them (as tests/integration/
-# test_strip_presets.py writes them).
-STILL = [
-    *GPS,
-    "-XMP-photoshop:City=Paris",
-    "-EXIF:SerialNumber=SN123456",
-    "-EXIF:Artist=Jane Doe",
-    "-XMP-dc:Creator=Jane Doe",
-    "-EXIF:DateTimeOriginal=2024:03:15 10:30:00",
-    "-EXIF:FNumber=2.8",
-    "-EXIF:Software=EditorPro 9",
-    "-XMP-xmpMM:HistoryAction=saved",
-    "-EXIF:UserComment=met Bob here",
-    "-XMP-iptcExt:PersonInImage=Bob Roe",
-]
-MOVIE = [
-    "-Keys:GPSCoordinates=48.8566, 2.3522",
-    "-UserData:GPSCoordinates=48.8566, 2.3522",
-    "-XMP-photoshop:City=Paris",
-    "-XMP-exifEX:BodySerialNumber=SN123456",
-    "-Keys:Author=Jane Doe",
-    "-XMP-dc:Creator=Jane Doe",
-    "-XMP-xmpMM:HistoryAction=saved",
-    "-Keys:Comment=met Bob here",
-    "-XMP-iptcExt:PersonInImage=Bob Roe",
-]
+STILL = PRIVACY_STILL  # one tag of each category, as the preset suite writes them
+MOVIE = PRIVACY_MOVIE
 ROTATED = ["-EXIF:Orientation#=6"]
 IPTC = ["-IPTC:CodedCharacterSet=UTF8", "-IPTC:By-line=Jane Doe", "-IPTC:City=Paris"]
 # Samples whose only personal tags are places: deleting them leaves blocks with nothing of

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.media import PRIVACY_MOVIE as MOVIE
+from tests.support.media import PRIVACY_STILL as STILL
 from tests.support.media import exiftool, make_bare
 from tests.support.v1 import V1Stack, upload
 
@@ -14,35 +16,6 @@ from exif_service.domain.privacy import Category, classify
 
 FORMATS = ("jpeg", "png", "heic", "mp4")
 EXT = {"jpeg": "jpg", "png": "png", "heic": "heic", "mp4": "mp4"}
-
-# One tag per category in the places each format keeps them.
-STILL = [
-    "-GPS:GPSLatitude=48.8566",
-    "-GPS:GPSLatitudeRef=N",
-    "-GPS:GPSLongitude=2.3522",
-    "-GPS:GPSLongitudeRef=E",
-    "-XMP-photoshop:City=Paris",
-    "-EXIF:SerialNumber=SN123456",
-    "-EXIF:Artist=Jane Doe",
-    "-XMP-dc:Creator=Jane Doe",
-    "-EXIF:DateTimeOriginal=2024:03:15 10:30:00",
-    "-EXIF:FNumber=2.8",
-    "-EXIF:Software=EditorPro 9",
-    "-XMP-xmpMM:HistoryAction=saved",
-    "-EXIF:UserComment=met Bob here",
-    "-XMP-iptcExt:PersonInImage=Bob Roe",
-]
-MOVIE = [
-    "-Keys:GPSCoordinates=48.8566, 2.3522",
-    "-UserData:GPSCoordinates=48.8566, 2.3522",
-    "-XMP-photoshop:City=Paris",
-    "-XMP-exifEX:BodySerialNumber=SN123456",
-    "-Keys:Author=Jane Doe",
-    "-XMP-dc:Creator=Jane Doe",
-    "-XMP-xmpMM:HistoryAction=saved",
-    "-Keys:Comment=met Bob here",
-    "-XMP-iptcExt:PersonInImage=Bob Roe",
-]
 
 
 @pytest.fixture(scope="module")

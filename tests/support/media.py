@@ -306,3 +306,34 @@ def extended_xmp_segments(packet: bytes, chunk: int = 65000) -> list[bytes]:
         _jpeg_segment(0xE1, head + struct.pack(">II", len(packet), at) + packet[at : at + chunk])
         for at in range(0, len(packet), chunk)
     ]
+
+
+# One tag of each privacy category, where stills and movies keep them (the preset and
+# privacy-report suites strip and report these).
+PRIVACY_STILL = [
+    "-GPS:GPSLatitude=48.8566",
+    "-GPS:GPSLatitudeRef=N",
+    "-GPS:GPSLongitude=2.3522",
+    "-GPS:GPSLongitudeRef=E",
+    "-XMP-photoshop:City=Paris",
+    "-EXIF:SerialNumber=SN123456",
+    "-EXIF:Artist=Jane Doe",
+    "-XMP-dc:Creator=Jane Doe",
+    "-EXIF:DateTimeOriginal=2024:03:15 10:30:00",
+    "-EXIF:FNumber=2.8",
+    "-EXIF:Software=EditorPro 9",
+    "-XMP-xmpMM:HistoryAction=saved",
+    "-EXIF:UserComment=met Bob here",
+    "-XMP-iptcExt:PersonInImage=Bob Roe",
+]
+PRIVACY_MOVIE = [
+    "-Keys:GPSCoordinates=48.8566, 2.3522",
+    "-UserData:GPSCoordinates=48.8566, 2.3522",
+    "-XMP-photoshop:City=Paris",
+    "-XMP-exifEX:BodySerialNumber=SN123456",
+    "-Keys:Author=Jane Doe",
+    "-XMP-dc:Creator=Jane Doe",
+    "-XMP-xmpMM:HistoryAction=saved",
+    "-Keys:Comment=met Bob here",
+    "-XMP-iptcExt:PersonInImage=Bob Roe",
+]

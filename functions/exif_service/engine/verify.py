@@ -631,10 +631,7 @@ def matches(tag: ReadTag, group: str | None, name: str) -> bool:
         return False
     if group is None:
         return tag.group0 not in _NEUTRAL_GROUPS
-    low = group.lower()
-    return low in (tag.group0.lower(), tag.group1.lower()) or (
-        low.startswith("xmp-") is False and low == "exif" and tag.group0 == "EXIF"
-    )
+    return group.lower() in (tag.group0.lower(), tag.group1.lower())
 
 
 # EXIF keeps GPS coordinates unsigned, the sign going to the N/S, E/W or above/below reference
