@@ -87,46 +87,56 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from exif_service.local.emulator import LocalAws, clear_state, write_state
+    from exif_service.local.emulator import EmulatorProcess, clear_state, write_state
+    from exif_service.local.server import server_config
     from exif_service.settings import get_settings
 
     settings = get_settings()
-    emulator: LocalAws | None = None
+    emulator: EmulatorProcess | None = None
     if not settings.aws_endpoint_url and not os.environ.get("AWS_EXECUTION_ENV"):
-        emulator = LocalAws(settings)
+        emulator = EmulatorProcess(settings)
         settings = emulator.start()
-        print(f"embedded AWS emulator on {emulator.endpoint}", file=sys.stderr)
-    from exif_service.engine.exiftool import get_pool, shutdown_pool
-    from exif_service.local.app import create_local_app
-
-    pool = get_pool()
-    pool.warm()
-    print(f"ExifTool {pool.version} x{pool.size} ready", file=sys.stderr)
-    url = f"http://{args.host}:{args.port}"
-    write_state(settings, settings.aws_endpoint_url or "", url)
-    from exif_service.local.schedules import LocalScheduler
-
-    scheduler = LocalScheduler() if settings.run_schedules else None
-    if scheduler is not None:
-        scheduler.start()
-    # uvicorn shuts down gracefully on SIGTERM and then re-raises it to the handler it found;
-    # with the default one the process would die there and skip the snapshot below
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        print(f"embedded AWS emulator on {emulator.endpoint} (pid {emulator.pid})", file=sys.stderr)
     try:
-        uvicorn.run(
+        from exif_service.engine.exiftool import get_pool, shutdown_pool
+        from exif_service.local.app import create_local_app
+
+        pool = get_pool()
+        pool.warm()
+        print(f"ExifTool {pool.version} x{pool.size} ready", file=sys.stderr)
+        url = f"http://{args.host}:{args.port}"
+        write_state(
+            settings,
+            settings.aws_endpoint_url or "",
+            url,
+            emulator_pid=emulator.pid if emulator is not None else None,
+        )
+        from exif_service.local.schedules import LocalScheduler
+
+        scheduler = LocalScheduler() if settings.run_schedules else None
+        if scheduler is not None:
+            scheduler.start()
+        # uvicorn shuts down gracefully on SIGTERM and then re-raises it to the handler it
+        # found; with the default one the process would die there and skip the stops below
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        config = server_config(
             create_local_app(),
-            host=args.host,
-            port=args.port,
+            args.host,
+            args.port,
+            settings,
             log_level="info",
             timeout_graceful_shutdown=5,
         )
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            shutdown_pool()
+            clear_state(settings)
     finally:
-        if scheduler is not None:
-            scheduler.stop()
-        shutdown_pool()
         if emulator is not None:
-            emulator.stop()
-        clear_state(settings)
+            emulator.stop()  # last: the app may use the store until its requests are done
     return 0
 
 

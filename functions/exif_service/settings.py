@@ -126,6 +126,19 @@ def _with_parameter_secrets(settings: Settings) -> Settings:
         if (name := getattr(settings, parameter)) and getattr(settings, field) is None
     }
     if not wanted:
+    # every acknowledged write of the embedded emulator is journaled (and fsync'd when
+    # local_journal_sync) before its answer; the journal is folded into the snapshot past this size
+    local_journal: bool = True
+    local_journal_sync: bool = True
+    local_journal_fold_bytes: int = 64 * MB
+    # the local server closes a connection whose request headers take longer than this, or
+    # whose body stalls this long, and serves at most this many connections at once (503 above)
+    local_header_timeout_s: float = 10.0
+    local_body_idle_timeout_s: float = 30.0
+    local_max_connections: int = 100
+    # comma-separated proxy addresses whose X-Forwarded-For / -Proto the local server believes
+    # ("*" for any); empty: the client address is the connection's peer
+    forwarded_allow_ips: str = ""
         return settings
     values = read_secure_parameters(
         sorted(set(wanted.values())), settings.region, settings.aws_endpoint_url

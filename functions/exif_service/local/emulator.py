@@ -1,15 +1,19 @@
-"""The embedded AWS emulator: moto's server in this process, on a loopback port."""
+"""The embedded AWS emulator: moto's server on a loopback port, in a child process of the
+local server (or in this process, for the command line and tests)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from exif_service.local.journal import Journal, JournalingApp
+from exif_service.local.persistence import Snapshot
 from exif_service.settings import Settings, get_settings
 from exif_service.store.aws import reset_clients
 from exif_service.store.bind import create_tables
@@ -22,13 +26,6 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def use_endpoint(endpoint: str) -> Settings:
@@ -50,7 +47,7 @@ def make_item_writes_atomic() -> None:
 
     moto checks a ConditionExpression and applies the write as two unlocked steps, so two
     threads could both pass `used < limit`; the daily quota relies on DynamoDB's guarantee that
-    they cannot. Idempotent; affects only the in-process emulator.
+    they cannot. Idempotent; patches moto in this process (the child applies it to its own).
     """
     global _atomic_patched
     if _atomic_patched:
@@ -75,48 +72,91 @@ def prepare_store(settings: Settings) -> None:
 
 
 class LocalAws:
-    """moto's server on 127.0.0.1, with tables and bucket created and the snapshot loaded."""
+    """moto's server on 127.0.0.1 in this process, with tables, bucket and local data loaded.
+
+    With `persist`, the data under `.exif-service/data/` is loaded at start (snapshot, then the
+    journal replayed onto it and folded into a new snapshot), every acknowledged write is
+    journaled while it runs (`local/journal.py`), and the journal is folded again at stop.
+    `exif-service serve` runs this in a child process (`EmulatorProcess`).
+    """
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings or get_settings()
         self._server: Any = None
+        self._thread: threading.Thread | None = None
         self._saver: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._snapshot: Snapshot | None = None
+        self._journal: Journal | None = None
+        self.app: JournalingApp | None = None
         self.endpoint = ""
 
     def start(self, *, persist: bool = True, save_every_s: float = 5.0) -> Settings:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
         make_item_writes_atomic()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        port = _free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self._server.start()
-        self.endpoint = f"http://127.0.0.1:{port}"
+        self.app = JournalingApp(DomainDispatcherApplication(create_backend_app))
+        # port 0: the kernel picks a free port, with no window for another process to take it
+        self._server = make_server(
+            "127.0.0.1", 0, self.app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="emulator", daemon=True
+        )
+        self._thread.start()
+        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
         settings = use_endpoint(self.endpoint)
         prepare_store(settings)
+        self._settings = settings
         if persist:
-            from exif_service.local.persistence import Snapshot
-
-            self._snapshot = Snapshot(settings)
-            self._snapshot.restore()
+            self._load(settings)
             self._saver = threading.Thread(
                 target=self._save_loop, args=(save_every_s,), name="snapshot", daemon=True
             )
             self._saver.start()
-        self._settings = settings
         return settings
+
+    def _load(self, settings: Settings) -> None:
+        assert self.app is not None
+        self._snapshot = Snapshot(settings)
+        folded = self._snapshot.restore()
+        journal = Journal(settings.data_dir / "data" / "journal", sync=settings.local_journal_sync)
+        journal.open()
+        if journal.id != folded:
+            applied, refused = self.app.replay(journal.records())
+            if applied or refused:
+                log.info("local data: replayed %d journaled writes (%d refused)", applied, refused)
+        self._journal = journal
+        self._fold()
+        if settings.local_journal:
+            self.app.journal = journal
+
+    def _fold(self) -> None:
+        """Write a snapshot of everything and start an empty journal, with writes held."""
+        if self._snapshot is None or self._journal is None or self.app is None:
+            return
+        with self.app.lock:
+            self._snapshot.save(folded=self._journal.id)
+            self._journal.reset()
 
     def _save_loop(self, every: float) -> None:
         while not self._stopping.wait(every):
-            self.save()
+            journal = self._journal
+            if self.app is not None and self.app.journal is None:
+                self.save()  # no journal: the snapshot is all there is
+            elif journal is not None and journal.size() > self._settings.local_journal_fold_bytes:
+                self.save()
 
     def save(self) -> None:
-        snapshot = getattr(self, "_snapshot", None)
-        if snapshot is None:
-            return
+        """Fold the journal into a new snapshot now."""
         try:
-            snapshot.save()
+            self._fold()
         except Exception:  # a failed snapshot must not take the server down
             log.exception("could not save local data")
 
@@ -126,17 +166,96 @@ class LocalAws:
             self._saver.join(timeout=10)
         self.save()
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()
+            self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._journal is not None:
+            self._journal.close()
+
+
+class EmulatorProcess:
+    """`LocalAws` in a child process, so moto never competes with the app for the interpreter.
+
+    The child (`python -m exif_service.local.child`) prints its endpoint once its data is
+    loaded, and stops (folding its journal) when this process closes the pipe to its stdin,
+    sends it SIGTERM, or dies: a kill -9 of the parent closes the pipe, and on Linux the child
+    also asks the kernel for SIGTERM when its parent exits (PR_SET_PDEATHSIG, which follows the
+    thread that started it: start it from the main thread).
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings or get_settings()
+        self._process: subprocess.Popen[bytes] | None = None
+        self.endpoint = ""
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self, *, timeout_s: float = 300.0) -> Settings:
+        env = {**FAKE_CREDENTIALS, **os.environ}
+        env.pop("AWS_ENDPOINT_URL", None)
+        env["EXIF_SERVICE_DATA_DIR"] = str(self._settings.data_dir)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "exif_service.local.child", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        line = _read_line(self._process, timeout_s)
+        try:
+            self.endpoint = json.loads(line)["endpoint"]
+        except (ValueError, KeyError, TypeError):
+            self.stop()
+            raise RuntimeError("the local AWS emulator did not start (see its log above)") from None
+        settings = use_endpoint(self.endpoint)
+        self._settings = settings
+        return settings
+
+    def stop(self, *, timeout_s: float = 60.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # the child's signal to fold its journal and exit
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _read_line(process: subprocess.Popen[bytes], timeout_s: float) -> bytes:
+    """The child's first stdout line, or b"" if it exits or stays silent for `timeout_s`."""
+    import selectors
+
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout_s):
+            return b""
+    return process.stdout.readline()
 
 
 def state_file(settings: Settings) -> Path:
     return settings.data_dir / "server.json"
 
 
-def write_state(settings: Settings, endpoint: str, url: str) -> None:
+def write_state(
+    settings: Settings, endpoint: str, url: str, *, emulator_pid: int | None = None
+) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    state = {"pid": os.getpid(), "awsEndpoint": endpoint, "url": url}
+    state: dict[str, Any] = {"pid": os.getpid(), "awsEndpoint": endpoint, "url": url}
+    if emulator_pid is not None:
+        state["emulatorPid"] = emulator_pid
     state_file(settings).write_text(json.dumps(state))
 
 
