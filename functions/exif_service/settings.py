@@ -61,17 +61,44 @@ class Settings(BaseSettings):
     bucket: str = "exif-service-files"
     region: str = "us-east-1"
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    # A dead or throttled store fails a request in seconds (503 + Retry-After), not minutes:
+    # botocore's and pynamodb's clients wait this long for a connection and for each read, and
+    # make this many attempts in all (standard retry mode, backing off between them).
+    store_connect_timeout_s: int = 2
+    store_read_timeout_s: int = 5
+    store_max_attempts: int = 3
+    store_retry_after_s: int = 5
+    # a refund that hits a fault is tried this many times more before it is logged as lost
+    refund_retries: int = 3
 
     # plans
     free_daily_limit: int = 5
     pro_daily_limit: int = 300
     public_daily_limit_per_ip: int = 20
+    # Idempotency-Key: a retry may take over a claim whose request has not answered after this
+    # long (its process died); answers are kept 24 h (domain/idempotency.py)
+    idempotency_lease_s: float = 300.0
 
     # browser sessions
     session_ttl_days: int = 30
     # Origins (comma-separated, e.g. "https://app.example.com") trusted for cookie-authenticated
     # state-changing requests, besides the request's own host and public_base_url.
     allowed_origins: str = ""
+
+    # throttling (services/throttle.py, state in the throttle table): an account is locked out
+    # after this many sign-in failures, an address after this many (many people may share one),
+    # for lockout_base_s doubled with each further failure up to lockout_max_s; failures are
+    # counted in windows of attempt_window_s, as are sign-ups and feedback per address
+    signin_account_failures: int = 5
+    signin_address_failures: int = 20
+    signin_lockout_base_s: int = 30
+    signin_lockout_max_s: int = 900
+    signup_per_address: int = 30
+    feedback_per_address: int = 20
+    attempt_window_s: int = 3600
+    # API key -> account, cached in each process (0 turns it off): a key revoked or an owner's
+    # plan changed by another process is noticed within this many seconds
+    key_cache_ttl_s: float = 30.0
 
     # billing (Stripe); while the key is unset the billing endpoints answer 503
     stripe_secret_key: SecretStr | None = None
@@ -99,6 +126,19 @@ class Settings(BaseSettings):
     # `exif-service serve` runs the usage and purge jobs on their AWS schedule
     run_schedules: bool = True
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".exif-service")
+    # every acknowledged write of the embedded emulator is journaled (and fsync'd when
+    # local_journal_sync) before its answer; the journal is folded into the snapshot past this size
+    local_journal: bool = True
+    local_journal_sync: bool = True
+    local_journal_fold_bytes: int = 64 * MB
+    # the local server closes a connection whose request headers take longer than this, or
+    # whose body stalls this long, and serves at most this many connections at once (503 above)
+    local_header_timeout_s: float = 10.0
+    local_body_idle_timeout_s: float = 30.0
+    local_max_connections: int = 100
+    # comma-separated proxy addresses whose X-Forwarded-For / -Proto the local server believes
+    # ("*" for any); empty: the client address is the connection's peer
+    forwarded_allow_ips: str = ""
 
     def table_name(self, model: str) -> str:
         """The DynamoDB table that holds `model` in this deployment."""
@@ -126,19 +166,6 @@ def _with_parameter_secrets(settings: Settings) -> Settings:
         if (name := getattr(settings, parameter)) and getattr(settings, field) is None
     }
     if not wanted:
-    # every acknowledged write of the embedded emulator is journaled (and fsync'd when
-    # local_journal_sync) before its answer; the journal is folded into the snapshot past this size
-    local_journal: bool = True
-    local_journal_sync: bool = True
-    local_journal_fold_bytes: int = 64 * MB
-    # the local server closes a connection whose request headers take longer than this, or
-    # whose body stalls this long, and serves at most this many connections at once (503 above)
-    local_header_timeout_s: float = 10.0
-    local_body_idle_timeout_s: float = 30.0
-    local_max_connections: int = 100
-    # comma-separated proxy addresses whose X-Forwarded-For / -Proto the local server believes
-    # ("*" for any); empty: the client address is the connection's peer
-    forwarded_allow_ips: str = ""
         return settings
     values = read_secure_parameters(
         sorted(set(wanted.values())), settings.region, settings.aws_endpoint_url

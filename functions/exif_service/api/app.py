@@ -8,8 +8,12 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
+from exif_service.api.docs import docs_router
 from exif_service.api.errors import Surface, Surfaces, request_id_of
+from exif_service.api.idempotency import IdempotencyMiddleware
 from exif_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from exif_service.api.ratelimit import RateLimitHeadersMiddleware
+from exif_service.api.openapi import install_openapi
 from exif_service.api.surfaces import API_SURFACES
 from exif_service.domain.errors import ServiceError
 from exif_service.settings import get_settings
@@ -25,10 +29,13 @@ def create_app(
     settings = get_settings()
     bind_models(settings)
     served = Surfaces(tuple(surfaces))
-    app = FastAPI(title=title, version="1.0.0", docs_url="/docs", redoc_url=None)
+    # FastAPI's own docs page loads Swagger UI from a CDN: ours is served from the package
+    app = FastAPI(title=title, version="1.0.0", docs_url=None, redoc_url=None)
     app.state.surfaces = served
+    app.include_router(docs_router)
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -54,6 +61,10 @@ def create_app(
         if request_limit < settings.max_upload_bytes
         else ""
     )
+    # innermost first: the body cap counts what the idempotency spool reads, and the
+    # rate-limit headers see the charge of whatever ran inside
+    app.add_middleware(IdempotencyMiddleware, surfaces=served)
     app.add_middleware(BodyLimitMiddleware, limit=request_limit, surfaces=served, hint=hint)
+    app.add_middleware(RateLimitHeadersMiddleware, surfaces=served)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -71,6 +71,8 @@ class User(_Base):
     stripe_event_at = UTCDateTimeAttribute(null=True)
     # live API keys, raised and lowered in the same transaction as the key item (5-key limit)
     api_key_count = NumberAttribute(default=0)
+    # sessions started before this moment are signed out (set by a password change)
+    sessions_valid_from = UTCDateTimeAttribute(null=True)
     email_index = UserEmailIndex()
 
 
@@ -123,6 +125,7 @@ class Extraction(_Base):
     callback_url = UnicodeAttribute(null=True)
     kept = ListAttribute(of=UnicodeAttribute, null=True)
     strip_keep = ListAttribute(of=UnicodeAttribute, null=True)
+    content_credentials = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     download_expires_at = UTCDateTimeAttribute(null=True)
     ttl = TTLAttribute(null=True)
@@ -213,6 +216,54 @@ class StripeEvent(_Base):
     ttl = TTLAttribute(null=True)
 
 
+class EmailOwner(_Base):
+    """The one user an email address belongs to: written in the same transaction as the user,
+    under `attribute_not_exists`, so two sign-ups with one address cannot both succeed (the
+    users table's email index is eventually consistent and enforces nothing)."""
+
+    class Meta(_Base.Meta):
+        table_key = "emails"
+
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ThrottleState(_Base):
+    """Failed or counted attempts of one subject (an account or a client address, per action)
+    and how long it is locked out; items expire through the TTL once they no longer matter."""
+
+    class Meta(_Base.Meta):
+        table_key = "throttle"
+
+    subject = UnicodeAttribute(hash_key=True)
+    attempts = NumberAttribute(default=0)
+    # epoch seconds: when the current counting window began, and until when the subject waits
+    window_start = NumberAttribute(default=0)
+    locked_until = NumberAttribute(default=0)
+    ttl = TTLAttribute(null=True)
+
+
+class IdempotencyItem(_Base):
+    """A request sent with an Idempotency-Key and, once answered, its answer (kept 24 h)."""
+
+    class Meta(_Base.Meta):
+        table_key = "idempotency"
+
+    record_id = UnicodeAttribute(hash_key=True)  # sha256 of the caller and the key
+    fingerprint = UnicodeAttribute()
+    state = UnicodeAttribute()  # pending | done
+    token = UnicodeAttribute()  # which claim is running, so a stale one cannot overwrite
+    # epoch seconds, compared by the code (the TTL deletes late, up to days after expiry)
+    lease_until = NumberAttribute()
+    expires_at = NumberAttribute()
+    status = NumberAttribute(null=True)
+    headers = JSONAttribute(null=True)
+    body_b64 = UnicodeAttribute(null=True)  # small bodies inline (text: the snapshot is JSON)
+    body_key = UnicodeAttribute(null=True)  # larger ones in S3 under results/
+    ttl = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     User,
     Session,
@@ -223,6 +274,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UsageCounter,
     Feedback,
     StripeEvent,
+    EmailOwner,
+    ThrottleState,
+    IdempotencyItem,
 )
 
 

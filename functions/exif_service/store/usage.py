@@ -11,28 +11,36 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from exif_service.store.conditional import conditional_write
+from exif_service.store.faults import translate_faults
 from exif_service.store.models import UsageCounter
 
 _KEEP = timedelta(days=35)
 
 
-def try_consume(subject: str, day: str, limit: int, units: int = 1) -> bool:
-    """Add `units` to the subject's count for `day` if it stays within `limit`."""
+@translate_faults
+def try_consume(subject: str, day: str, limit: int, units: int = 1) -> int | None:
+    """Add `units` to the subject's count for `day` if it stays within `limit`.
+
+    Returns the new count (the update's own answer, so no read), or None when refused.
+    """
     if units <= 0:
-        return True
+        return used(subject, day)
     if units > limit:
-        return False
+        return None
     item = UsageCounter(subject=subject, day=day)
     condition = UsageCounter.used.does_not_exist() | (UsageCounter.used <= limit - units)
     expires = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) + _KEEP
-    return conditional_write(
+    # pynamodb's update asks for the updated item and loads it into `item`
+    written = conditional_write(
         lambda: item.update(
             actions=[UsageCounter.used.add(units), UsageCounter.ttl.set(expires)],
             condition=condition,
         )
     )
+    return int(item.used) if written else None
 
 
+@translate_faults
 def give_back(subject: str, day: str, units: int = 1) -> None:
     """Return units taken for work that then failed."""
     if units <= 0:
@@ -46,6 +54,7 @@ def give_back(subject: str, day: str, units: int = 1) -> None:
     )
 
 
+@translate_faults
 def used(subject: str, day: str) -> int:
     try:
         return int(UsageCounter.get(subject, day).used)
@@ -53,6 +62,7 @@ def used(subject: str, day: str) -> int:
         return 0
 
 
+@translate_faults
 def delete_before(day: str) -> int:
     """Remove counters of days before `day`; returns how many were removed."""
     removed = 0
@@ -62,6 +72,7 @@ def delete_before(day: str) -> int:
     return removed
 
 
+@translate_faults
 def day_totals(day: str) -> tuple[int, int]:
     """How many subjects used the service on `day`, and how many images they processed."""
     subjects = images = 0
