@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +26,9 @@ class Source:
     stream: BinaryIO | None = None
     file_name: str | None = None
     url: str | None = None
+    # where the upload already lies on local disk (written once as it streamed in): the
+    # workspace links to it instead of copying `stream`
+    landed: Path | None = None
     # text fields sent beside the file or URL (form fields or JSON members), e.g. `preset`
     options: Mapping[str, str] = field(default_factory=dict)
 
@@ -66,7 +71,10 @@ def materialize(source: Source, settings: Settings | None = None) -> Iterator[Lo
         if source.stream is not None:
             name = display_name(source.file_name)
             path = workdir / f"input.{safe_extension(name)}"
-            size = _copy_capped(source.stream, path, settings.max_upload_bytes)
+            if source.landed is not None:
+                size = _link_capped(source.landed, path, settings.max_upload_bytes)
+            else:
+                size = _copy_capped(source.stream, path, settings.max_upload_bytes)
         else:
             assert source.url is not None
             download = fetch.download(source.url, workdir / "download.tmp", settings)
@@ -78,6 +86,17 @@ def materialize(source: Source, settings: Settings | None = None) -> Iterator[Lo
             raise BadRequest("The file is empty.")
         check_file(path)
         yield LocalFile(path=path, file_name=name, size=size)
+
+
+def _link_capped(landed: Path, dest: Path, limit: int) -> int:
+    size = landed.stat().st_size
+    if size > limit:
+        raise FileTooLarge(too_large_message(limit))
+    try:
+        os.link(landed, dest)  # same temp file system: no bytes move
+    except OSError:
+        shutil.copyfile(landed, dest)
+    return size
 
 
 def _copy_capped(stream: BinaryIO, dest: Path, limit: int) -> int:

@@ -12,9 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
 
 from exif_service.api.auth import basic_key, optional_owner, required_owner
+from exif_service.api.inputs import read_form, upload_source
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import BadRequest, FileTooLarge
 from exif_service.services.library import UploadOptions
@@ -42,13 +42,10 @@ async def upload_form(request: Request) -> AsyncIterator[UploadForm]:
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise BadRequest("The upload must be sent as multipart/form-data.")
     limit = get_settings().max_upload_bytes
-    try:
-        # A base64 `file` is a text field 4/3 the size of the file it carries. The part may be
-        # larger than that so an oversized file is refused as 413 after decoding, not as a 400
-        # here; the body-size middleware still bounds what is held in memory.
-        form = await request.form(max_files=1, max_fields=50, max_part_size=2 * limit + 65536)
-    except HTTPException as exc:
-        raise BadRequest("The multipart body could not be read.") from exc
+    # A base64 `file` is a text field 4/3 the size of the file it carries. The part may be
+    # larger than that so an oversized file is refused as 413 after decoding, not as a 400
+    # here; the body-size middleware still bounds what is held in memory.
+    form = await read_form(request, max_files=1, max_fields=50, max_part_size=2 * limit + 65536)
     try:
         yield _parse(form, limit)
     finally:
@@ -61,7 +58,7 @@ def _parse(form: FormData, limit: int) -> UploadForm:
         raise BadRequest("Missing fileName parameter for upload.")
     field = form.get("file")
     if isinstance(field, UploadFile):
-        source = Source(stream=field.file, file_name=file_name)
+        source = upload_source(field, file_name)
     elif isinstance(field, str) and field.strip():
         source = _text_source(field.strip(), file_name, limit)
     else:

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from exif_service.api.delivery import public_base
 from exif_service.api.deps import SettingsDep
 from exif_service.api.images.session import images_account, is_https, session_account
-from exif_service.api.inputs import file_or_url, read_form
+from exif_service.api.inputs import file_or_url, read_form, upload_source
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import BadRequest, Forbidden
 from exif_service.services.sources import Source
@@ -51,11 +51,11 @@ class Upload:
         return self.fields.get(name)
 
 
-async def _form(request: Request) -> FormData:
+async def _form(request: Request, *, refuse_oversized: bool = True) -> FormData:
     content_type = request.headers.get("content-type", "").lower()
     if not content_type.startswith("multipart/form-data"):
         raise BadRequest("Send the image as multipart/form-data.")
-    return await read_form(request, max_files=_MAX_PARTS)
+    return await read_form(request, max_files=_MAX_PARTS, refuse_oversized=refuse_oversized)
 
 
 def _texts(form: FormData) -> dict[str, str]:
@@ -63,7 +63,7 @@ def _texts(form: FormData) -> dict[str, str]:
 
 
 def _source(upload: UploadFile) -> Source:
-    return Source(stream=upload.file, file_name=upload.filename or "file")
+    return upload_source(upload)
 
 
 async def single_upload(request: Request) -> AsyncIterator[Upload]:
@@ -82,7 +82,7 @@ async def single_upload(request: Request) -> AsyncIterator[Upload]:
 
 async def bulk_upload(request: Request) -> AsyncIterator[Upload]:
     """The images in the `files` fields (count checked by the service), plus the text fields."""
-    form = await _form(request)
+    form = await _form(request, refuse_oversized=False)
     try:
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         yield Upload(files=[_source(u) for u in uploads], fields=_texts(form))

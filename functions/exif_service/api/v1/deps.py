@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData, UploadFile
 
 from exif_service.api.auth import optional_owner, required_owner, v1_key
-from exif_service.api.inputs import file_or_url, read_form, read_json
+from exif_service.api.inputs import file_or_url, read_form, read_json, upload_source
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import BadRequest
 from exif_service.services.sources import Source
@@ -60,7 +60,7 @@ async def batch_sources(request: Request) -> AsyncIterator[list[Source]]:
     form: FormData | None = None
     try:
         if content_type.startswith("multipart/form-data"):
-            form = await read_form(request, max_files=_MAX_BATCH_PARTS)
+            form = await read_form(request, max_files=_MAX_BATCH_PARTS, refuse_oversized=False)
             yield _form_sources(form)
         elif content_type.startswith("application/json"):
             yield [Source(url=url) for url in _url_list((await read_json(request)).get("urls"))]
@@ -80,7 +80,7 @@ def _form_sources(form: FormData) -> list[Source]:
     files: list[Source] = []
     for value in form.getlist("file"):
         if isinstance(value, UploadFile):
-            files.append(Source(stream=value.file, file_name=value.filename or "file"))
+            files.append(upload_source(value))
         elif value != "":
             raise BadRequest("Each file field must be a file upload.")
     urls: list[Source] = []
