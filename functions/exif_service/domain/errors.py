@@ -20,6 +20,9 @@ ServiceError
  |    +-- FileTooComplex      metadata built to cost super-linear parsing time (deep nesting...)
  |                            or that held ExifTool past its deadline (EngineTimeout)
  +-- QuotaExceeded            the daily plan limit is used up (429)
+ +-- TooManyAttempts          sign-in failures, sign-ups or feedback from one account or address
+ |                            past their allowance (429 + Retry-After, rendered by the auth and
+ |                            feedback routes)
  +-- ServiceUnavailable       a configured dependency is missing (503)
  +-- EngineFailure            ExifTool failed or died (500, details logged only)
 """
@@ -107,6 +110,14 @@ class QuotaExceeded(ServiceError):
 
 class ServiceUnavailable(ServiceError):
     pass
+class TooManyAttempts(ServiceError):
+    """Throttled: the same request may be sent again in `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 
 
 class EngineFailure(ServiceError):

@@ -19,6 +19,7 @@ import stripe
 from exif_service.domain.accounts import Account, Plan
 from exif_service.domain.errors import BadRequest, ServiceUnavailable
 from exif_service.domain.plans import Limits, usage_day
+from exif_service.services.accounts import forget_account
 from exif_service.services.quota import plan_limits, used_today
 from exif_service.settings import Settings, get_settings
 from exif_service.store import billing
@@ -74,14 +75,25 @@ def _client(settings: Settings) -> stripe.StripeClient:
 
 
 def _customer_for(client: stripe.StripeClient, account: Account) -> str:
+    """The user's Stripe customer, created on their first checkout.
+
+    Two checkouts racing must not make two customers: the creation carries an idempotency key
+    naming the user, so Stripe answers both with one customer, and the id is stored only if
+    none is yet (the loser of that write uses the stored one).
+    """
     customer_id, _ = billing.stripe_ids(account.user_id)
     if customer_id:
         return customer_id
     customer = client.v1.customers.create(
-        params={"email": account.email, "metadata": {"user_id": account.user_id}}
+        params={"email": account.email, "metadata": {"user_id": account.user_id}},
+        options={"idempotency_key": f"customer-for-user-{account.user_id}"},
     )
-    billing.set_customer(account.user_id, customer.id)
-    return str(customer.id)
+    if billing.claim_customer(account.user_id, str(customer.id)):
+        return str(customer.id)
+    stored, _ = billing.stripe_ids(account.user_id)
+    if stored != customer.id:
+        log.warning("stripe customer %s not kept: user has %s", customer.id, stored)
+    return stored or str(customer.id)
 
 
 def start_checkout(account: Account, site_url: str) -> str:
@@ -216,6 +228,15 @@ def _user_for(obj: dict[str, Any]) -> str | None:
     return billing.user_for_customer(customer) if customer else None
 
 
+def _apply_plan(user_id: str, plan: Plan, **changes: Any) -> bool:
+    """Move the user to `plan` unless a newer event already moved them; a move takes effect
+    at once for their API keys in this process (the key cache forgets them)."""
+    applied = billing.apply_subscription(user_id, plan, **changes)
+    if applied:
+        forget_account(user_id)
+    return applied
+
+
 def _checkout_completed(obj: dict[str, Any], created: datetime) -> None:
     if obj.get("mode") != "subscription":
         return
@@ -225,7 +246,7 @@ def _checkout_completed(obj: dict[str, Any], created: datetime) -> None:
     if user_id is None:
         log.warning("checkout %s completed for no known user", obj.get("id"))
         return
-    applied = billing.apply_subscription(
+    applied = _apply_plan(
         user_id,
         Plan.PRO,
         event_at=created,
@@ -246,7 +267,7 @@ def _subscription_changed(obj: dict[str, Any], created: datetime, *, deleted: bo
     if not deleted and status in _PENDING_STATUSES:
         return
     if not deleted and status in _PRO_STATUSES:
-        applied = billing.apply_subscription(
+        applied = _apply_plan(
             user_id,
             Plan.PRO,
             event_at=created,
@@ -260,7 +281,7 @@ def _subscription_changed(obj: dict[str, Any], created: datetime, *, deleted: bo
         # the end of an older subscription must not cancel the one the user has now
         log.info("ignoring end of superseded subscription %s", subscription_id)
         return
-    applied = billing.apply_subscription(
+    applied = _apply_plan(
         user_id, Plan.FREE, event_at=created, customer_id=customer_id, clear_subscription=True
     )
     log.info("subscription %s of user %s: free (applied=%s)", subscription_id, user_id, applied)

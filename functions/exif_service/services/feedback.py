@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import BadRequest
 from exif_service.services.accounts import valid_email
+from exif_service.services.throttle import count_feedback
 from exif_service.store.feedback import save_feedback
 
 KINDS = ("feedback", "feature")
@@ -38,8 +39,12 @@ def _optional_text(value: object, field: str, limit: int) -> str | None:
     return text or None
 
 
-def submit(entry: FeedbackIn, account: Account | None) -> str:
-    """Validate and store a submission; guests must leave an email. Returns its id."""
+def submit(entry: FeedbackIn, account: Account | None, address: str = "unknown") -> str:
+    """Validate and store a submission; guests must leave an email. Returns its id.
+
+    Submissions are counted per client `address` (429 past the allowance, services/throttle.py).
+    """
+    count_feedback(address)
     if entry.kind not in KINDS:
         raise BadRequest("type must be 'feedback' or 'feature'.")
     message = _optional_text(entry.message, "message", MAX_MESSAGE) or ""

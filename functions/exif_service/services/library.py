@@ -6,17 +6,18 @@ lookup is scoped to the owner: another user's file id is simply not found.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from exif_service.domain.errors import BadRequest, NotFound
+from exif_service.domain.errors import BadRequest, NotFound, ServiceUnavailable
 from exif_service.domain.library import LibraryEntry, MediaReading
 from exif_service.domain.phash import is_phash, phash_distance
 from exif_service.engine.exiftool import ExifToolPool
@@ -30,6 +31,8 @@ from exif_service.store import library as store
 from exif_service.store.blobs import Blobs
 
 MAX_LIST = 1000
+# uploads of one name racing: each retry follows a write that did land, so this is plenty
+_REPLACE_TRIES = 5
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _FOLDER_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _FILE_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
@@ -67,7 +70,13 @@ def upload_file(
     file_path = f"{folder}{name}"
     now = datetime.now(UTC)
     previous = None if options.unique_name else _by_path(owner_id, file_path)
-    file_id = previous.file_id if previous else secrets.token_hex(12)
+    if previous is not None:
+        file_id = previous.file_id
+    elif options.unique_name:
+        file_id = secrets.token_hex(12)
+    else:
+        # one id per owner and path, so two uploads of one new name meet on one item
+        file_id = _path_id(owner_id, file_path)
     width, height = reading.dimensions
     entry = LibraryEntry(
         file_id=file_id,
@@ -88,9 +97,13 @@ def upload_file(
         updated_at=now,
     )
     blobs.put_file(entry.s3_key, local.path, entry.mime)
-    store.save_entry(entry)
-    if previous is not None and previous.s3_key != entry.s3_key:
-        blobs.delete(previous.s3_key)
+    try:
+        replaced = _put_replacing(entry, previous)
+    except BaseException:
+        blobs.delete(entry.s3_key)  # no object without a record pointing at it
+        raise
+    if replaced is not None:
+        blobs.delete(replaced)
     return entry, reading
 
 
@@ -233,6 +246,26 @@ def _stored_copy(entry: LibraryEntry, blobs: Blobs) -> Iterator[LocalFile]:
         # checked when it was uploaded, unless it was kept before that check existed
         check_file(path)
         yield LocalFile(path=path, file_name=entry.name, size=path.stat().st_size)
+
+
+def _path_id(owner_id: str, file_path: str) -> str:
+    return hashlib.sha256(f"{owner_id}\n{file_path}".encode()).hexdigest()[:24]
+
+
+def _put_replacing(entry: LibraryEntry, previous: LibraryEntry | None) -> str | None:
+    """Write `entry` over `previous` (or as new); the S3 key it replaced, if any.
+
+    Uploads racing on one name are serialised by a condition on the object the record points
+    at: a write that finds another one landed first re-reads and replaces that one, so the
+    last write wins and every replaced object is deleted by the write that replaced it.
+    """
+    for _ in range(_REPLACE_TRIES):
+        if store.put_entry(entry, previous.s3_key if previous else None):
+            return previous.s3_key if previous is not None else None
+        previous = store.get_entry(entry.file_id)
+        if previous is not None:
+            entry = replace(entry, created_at=previous.created_at)
+    raise ServiceUnavailable("The library is busy with this file name. Try again in a moment.")
 
 
 def _by_path(owner_id: str, file_path: str) -> LibraryEntry | None:

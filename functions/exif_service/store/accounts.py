@@ -2,12 +2,14 @@
 
 A user's live keys are counted on the user item (`api_key_count`); a key is created or deleted
 in one transaction with that count, under a condition, so the per-user limit holds even when
-two requests race.
+two requests race. Likewise a user is created in one transaction with an item owning the
+normalised email address (the `emails` table), so one address makes one account.
 """
 
 from __future__ import annotations
 
 import hmac
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -26,10 +28,13 @@ from exif_service.domain.accounts import (
     new_api_key,
 )
 from exif_service.domain.errors import KeyLimitReached, NotFound
+from exif_service.store.conditional import conditional_write
 from exif_service.store.mapping import to_record
-from exif_service.store.models import ApiKey, User
+from exif_service.store.models import ApiKey, EmailOwner, User
 
 MAX_KEY_NAME = 100
+# DynamoDB cancels a transaction that meets another one in flight on the same item
+_TRANSACTION_TRIES = 3
 
 
 def _account(user: User) -> Account:
@@ -50,7 +55,19 @@ def normalise_email(email: str) -> str:
 
 
 def find_user_by_email(email: str) -> User | None:
-    for user in User.email_index.query(normalise_email(email), limit=1):
+    """The user who owns this address: by its email item (strongly consistent), else through
+    the email index for accounts made before email items existed."""
+    address = normalise_email(email)
+    try:
+        owner = EmailOwner.get(address, consistent_read=True)
+    except DoesNotExist:
+        pass
+    else:
+        try:
+            return User.get(owner.user_id)
+        except DoesNotExist:
+            return None
+    for user in User.email_index.query(address, limit=1):
         return user
     return None
 
@@ -66,15 +83,12 @@ def upsert_user(email: str, plan: Plan | None = None, is_admin: bool | None = No
     """Find the user with this email or create one; update plan/admin when given."""
     user = find_user_by_email(email)
     if user is None:
-        user = User(
-            user_id=uuid.uuid4().hex,
-            email=normalise_email(email),
-            plan=(plan or Plan.FREE).value,
-            is_admin=bool(is_admin),
-            created_at=datetime.now(UTC),
-        )
-        user.save()
-        return _account(user)
+        created = _insert_user(email, None, plan or Plan.FREE, bool(is_admin))
+        if created is not None:
+            return _account(created)
+        user = find_user_by_email(email)  # made by a concurrent request meanwhile
+        if user is None:
+            raise RuntimeError("the email is claimed by no readable user")
     actions: list[Action] = []
     if plan is not None:
         actions.append(User.plan.set(plan.value))
@@ -88,21 +102,47 @@ def upsert_user(email: str, plan: Plan | None = None, is_admin: bool | None = No
 def create_user(email: str, password_hash: str) -> Account | None:
     """A new free user with this email and password hash; None if the email is taken.
 
-    The email index is not a uniqueness constraint: two sign-ups racing with the same email
-    within the index's propagation delay could both pass this check.
+    The user and the item owning the address are written in one transaction, the address under
+    `attribute_not_exists`: of any number of sign-ups racing with one address exactly one
+    succeeds (the email index alone is eventually consistent and unique on nothing).
     """
     if find_user_by_email(email) is not None:
         return None
-    user = User(
-        user_id=uuid.uuid4().hex,
-        email=normalise_email(email),
-        password_hash=password_hash,
-        plan=Plan.FREE.value,
-        is_admin=False,
-        created_at=datetime.now(UTC),
-    )
-    user.save(condition=User.user_id.does_not_exist())
-    return _account(user)
+    user = _insert_user(email, password_hash, Plan.FREE, False)
+    return _account(user) if user is not None else None
+
+
+def _insert_user(email: str, password_hash: str | None, plan: Plan, is_admin: bool) -> User | None:
+    """Write a new user and its email item together; None when the address is taken."""
+    now = datetime.now(UTC)
+    address = normalise_email(email)
+    for attempt in range(_TRANSACTION_TRIES):
+        user = User(
+            user_id=uuid.uuid4().hex,
+            email=address,
+            password_hash=password_hash,
+            plan=plan.value,
+            is_admin=is_admin,
+            created_at=now,
+        )
+        owner = EmailOwner(email=address, user_id=user.user_id, created_at=now)
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(owner, condition=EmailOwner.email.does_not_exist())
+                tx.save(user, condition=User.user_id.does_not_exist())
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            codes = {r.code for r in exc.cancellation_reasons or [] if r is not None}
+            if "ConditionalCheckFailed" in codes:
+                return None
+            # another transaction on the same items was in flight (TransactionConflict)
+            time.sleep(0.05 * (attempt + 1))
+            continue
+        return user
+    if find_user_by_email(address) is not None:
+        return None
+    raise RuntimeError("could not create the user: the store kept refusing the transaction")
 
 
 def credentials_for(email: str) -> tuple[Account, str | None] | None:
@@ -115,6 +155,28 @@ def credentials_for(email: str) -> tuple[Account, str | None] | None:
 
 def set_password_hash(user_id: str, password_hash: str) -> None:
     User(user_id=user_id).update(actions=[User.password_hash.set(password_hash)])
+
+
+def change_password_hash(user_id: str, password_hash: str, sessions_from: datetime) -> None:
+    """A new password, and every session started before `sessions_from` signed out."""
+    User(user_id=user_id).update(
+        actions=[
+            User.password_hash.set(password_hash),
+            User.sessions_valid_from.set(sessions_from),
+        ],
+        condition=User.user_id.exists(),
+    )
+
+
+def session_account(user_id: str, started_at: datetime) -> Account | None:
+    """The user of a session started at `started_at`, unless it has been signed out since."""
+    try:
+        user = User.get(user_id)
+    except DoesNotExist:
+        return None
+    if user.sessions_valid_from is not None and started_at < user.sessions_valid_from:
+        return None
+    return _account(user)
 
 
 def set_plan(user_id: str, plan: Plan) -> None:
@@ -206,3 +268,14 @@ def resolve_api_key(raw: str) -> Account | None:
 
 
 _LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def touch_api_key(raw: str, at: datetime) -> None:
+    """Record a use of a key whose owner was found without reading it (the key cache)."""
+    key = ApiKey(key_hash=hash_key(raw))
+    # never recreate a key deleted meanwhile as a stub item
+    conditional_write(
+        lambda: key.update(
+            actions=[ApiKey.last_used_at.set(at)], condition=ApiKey.key_hash.exists()
+        )
+    )

@@ -38,8 +38,15 @@ def stripe_ids(user_id: str) -> tuple[str | None, str | None]:
     return user.stripe_customer_id, user.stripe_subscription_id
 
 
-def set_customer(user_id: str, customer_id: str) -> None:
-    User(user_id=user_id).update(actions=[User.stripe_customer_id.set(customer_id)])
+def claim_customer(user_id: str, customer_id: str) -> bool:
+    """Store the user's Stripe customer unless they already have another; False if they do."""
+    user = User(user_id=user_id)
+    unset = User.user_id.exists() & (
+        User.stripe_customer_id.does_not_exist() | (User.stripe_customer_id == customer_id)
+    )
+    return conditional_write(
+        lambda: user.update(actions=[User.stripe_customer_id.set(customer_id)], condition=unset)
+    )
 
 
 def user_for_customer(customer_id: str) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pynamodb.exceptions import DoesNotExist
 
 from exif_service.domain.library import LibraryEntry
+from exif_service.store.conditional import conditional_write
 from exif_service.store.mapping import to_item, to_record
 from exif_service.store.models import LibraryFile
 
@@ -30,6 +31,18 @@ def _item(entry: LibraryEntry) -> LibraryFile:
 
 def save_entry(entry: LibraryEntry) -> None:
     _item(entry).save()
+
+
+def put_entry(entry: LibraryEntry, replacing: str | None) -> bool:
+    """Write `entry` if its id is new (`replacing` None) or still holds the object `replacing`;
+    False when another write got there first."""
+    item = _item(entry)
+    condition = (
+        LibraryFile.file_id.does_not_exist()
+        if replacing is None
+        else LibraryFile.s3_key == replacing
+    )
+    return conditional_write(lambda: item.save(condition=condition))
 
 
 def get_entry(file_id: str) -> LibraryEntry | None:

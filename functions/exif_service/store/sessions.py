@@ -19,10 +19,12 @@ _TTL_SLACK = timedelta(days=1)
 MAX_TOKEN_LENGTH = 256
 
 
-def create_session(user_id: str, lifetime: timedelta) -> tuple[str, datetime]:
-    """A new session for `user_id`: the raw cookie token and when it expires."""
+def create_session(
+    user_id: str, lifetime: timedelta, now: datetime | None = None
+) -> tuple[str, datetime]:
+    """A new session for `user_id` starting `now`: the raw cookie token and when it expires."""
     token = secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     expires = now + lifetime
     Session(
         token_hash=hash_key(token),
@@ -34,8 +36,9 @@ def create_session(user_id: str, lifetime: timedelta) -> tuple[str, datetime]:
     return token, expires
 
 
-def session_user(token: str, now: datetime | None = None) -> tuple[str, datetime] | None:
-    """The user id and expiry of a live session, or None for an unknown or expired token."""
+def session_user(token: str, now: datetime | None = None) -> tuple[str, datetime, datetime] | None:
+    """The user id, start and expiry of a live session, or None for an unknown or expired
+    token."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     try:
@@ -44,7 +47,7 @@ def session_user(token: str, now: datetime | None = None) -> tuple[str, datetime
         return None
     if item.expires_at <= (now or datetime.now(UTC)):
         return None
-    return item.user_id, item.expires_at
+    return item.user_id, item.created_at, item.expires_at
 
 
 def delete_session(token: str) -> None:

@@ -1,4 +1,5 @@
-"""Email + password accounts and browser sessions: sign-up, sign-in, sign-out, get-session."""
+"""Email + password accounts and browser sessions: sign-up, sign-in, sign-out, get-session,
+change-password."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from exif_service.api.images.deps import SessionAccount, client_ip
 from exif_service.api.images.errors import ImagesRoute
 from exif_service.api.images.schemas import iso
 from exif_service.api.images.session import (
@@ -17,7 +19,9 @@ from exif_service.api.images.session import (
     session_token,
     set_session_cookie,
 )
+from exif_service.api.images.throttled import too_many_attempts
 from exif_service.domain.accounts import Account
+from exif_service.domain.errors import TooManyAttempts
 from exif_service.services import accounts
 from exif_service.services.accounts import SignedIn
 
@@ -31,6 +35,15 @@ class Credentials(BaseModel):
 
     email: str
     password: str
+
+
+class PasswordChange(BaseModel):
+    """Change-password body: the current password and the new one."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    current_password: str = Field(alias="currentPassword")
+    new_password: str = Field(alias="newPassword")
 
 
 def present_user(account: Account) -> dict[str, Any]:
@@ -56,17 +69,45 @@ def _signed_in(request: Request, signed: SignedIn) -> JSONResponse:
 
 @auth_router.post("/api/auth/sign-up/email")
 def sign_up(request: Request, body: Credentials) -> JSONResponse:
-    """Create a free account and sign it in (sets the session cookie)."""
+    """Create a free account and sign it in (sets the session cookie); 429 with Retry-After
+    past the sign-ups allowed from one address."""
     require_same_origin(request)  # a foreign page must not sign the browser into its account
-    return _signed_in(request, accounts.sign_up(body.email, body.password))
+    try:
+        signed = accounts.sign_up(body.email, body.password, client_ip(request))
+    except TooManyAttempts as exc:
+        return too_many_attempts(exc)
+    return _signed_in(request, signed)
 
 
 @auth_router.post("/api/auth/sign-in/email")
 def sign_in(request: Request, body: Credentials) -> JSONResponse:
-    """Start a session for matching credentials (sets the session cookie)."""
+    """Start a session for matching credentials (sets the session cookie); 429 with
+    Retry-After while the account or address is locked out after repeated failures."""
     require_same_origin(request)
-    signed = accounts.sign_in(body.email, body.password)
+    try:
+        signed = accounts.sign_in(body.email, body.password, client_ip(request))
+    except TooManyAttempts as exc:
+        return too_many_attempts(exc)
     accounts.sign_out(session_token(request))  # never keep using a token from before sign-in
+    return _signed_in(request, signed)
+
+
+@auth_router.post("/api/auth/change-password")
+def change_password(
+    request: Request, body: PasswordChange, account: SessionAccount
+) -> JSONResponse:
+    """Replace the signed-in user's password (the current one is required); every session of
+    the account ends, and this browser gets a new one (sets the session cookie)."""
+    try:
+        signed = accounts.change_password(
+            account,
+            session_token(request),
+            body.current_password,
+            body.new_password,
+            client_ip(request),
+        )
+    except TooManyAttempts as exc:
+        return too_many_attempts(exc)
     return _signed_in(request, signed)
 
 

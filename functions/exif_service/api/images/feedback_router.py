@@ -6,8 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from exif_service.api.images.deps import client_ip
 from exif_service.api.images.errors import ImagesRoute
 from exif_service.api.images.session import account_from_session
+from exif_service.api.images.throttled import too_many_attempts
+from exif_service.domain.errors import TooManyAttempts
 from exif_service.services.feedback import FeedbackIn, submit
 
 feedback_router = APIRouter(route_class=ImagesRoute, tags=["feedback"])
@@ -29,7 +32,8 @@ class FeedbackBody(BaseModel):
 
 @feedback_router.post("/api/feedback")
 def post_feedback(request: Request, body: FeedbackBody) -> JSONResponse:
-    """Store feedback from a signed-in user or a guest (guests give an email)."""
+    """Store feedback from a signed-in user or a guest (guests give an email); 429 with
+    Retry-After past the submissions allowed from one address."""
     entry = FeedbackIn(
         kind=body.type,
         message=body.message,
@@ -38,5 +42,8 @@ def post_feedback(request: Request, body: FeedbackBody) -> JSONResponse:
         email=body.email,
         source_path=body.source_path,
     )
-    feedback_id = submit(entry, account_from_session(request))
+    try:
+        feedback_id = submit(entry, account_from_session(request), client_ip(request))
+    except TooManyAttempts as exc:
+        return too_many_attempts(exc)
     return JSONResponse({"ok": True, "id": feedback_id})
