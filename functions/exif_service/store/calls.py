@@ -18,7 +18,7 @@ _active: list[Counter[str]] = []
 _lock = threading.Lock()
 
 
-def _count_call(event_name: str, **_: Any) -> None:
+def _count_call(event_name: str, **kwargs: Any) -> None:
     _, service, operation = event_name.split(".", 2)
     with _lock:
         for calls in _active:
