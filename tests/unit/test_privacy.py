@@ -109,6 +109,13 @@ EXAMPLES: dict[Category, list[tuple[str, str, str]]] = {
         ("IPTC", "IPTC", "Headline"),
         ("PDF", "PDF", "Subject"),
     ],
+    # a C2PA manifest, whatever ExifTool decodes it into (family 1 varies, family 0 is JUMBF)
+    Category.PROVENANCE: [
+        ("JUMBF", "JUMBF", "JUMDLabel"),
+        ("JUMBF", "CBOR", "Title"),  # not free text: part of the signed manifest
+        ("JUMBF", "CBOR", "InstanceID"),  # not history: the manifest goes whole
+        ("JUMBF", "Jpeg2000", "C2PAThumbnailClaimData"),
+    ],
 }
 
 

@@ -36,11 +36,16 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-def verified_headers(kept: tuple[str, ...] = ()) -> dict[str, str]:
-    """The engine re-read the file before it was returned; what stayed, if anything, and why."""
+def verified_headers(
+    kept: tuple[str, ...] = (), content_credentials: str | None = None
+) -> dict[str, str]:
+    """The engine re-read the file before it was returned; what stayed, if anything, and why;
+    and what became of its Content Credentials (removed, kept, none) when there was one file."""
     headers = {"X-Metadata-Verified": "true"}
     if kept:
         headers["X-Metadata-Kept"] = "; ".join(kept)
+    if content_credentials is not None:
+        headers["X-Content-Credentials"] = content_credentials
     return headers
 
 
@@ -77,14 +82,20 @@ def processed_file(result: Download, blobs: FileStore, settings: Settings) -> Re
     """A processed file in the body, or a redirect to its kept copy when too big for Lambda."""
     if settings.download_redirects and len(result.data) > INLINE_RESPONSE_LIMIT:
         return _see_other(
-            blobs, settings, result.s3_key, result.file_name, result.content_type, result.kept
+            blobs,
+            settings,
+            result.s3_key,
+            result.file_name,
+            result.content_type,
+            result.kept,
+            result.content_credentials,
         )
     return Response(
         result.data,
         media_type=result.content_type,
         headers={
             "Content-Disposition": content_disposition(result.file_name),
-            **verified_headers(result.kept),
+            **verified_headers(result.kept, result.content_credentials),
         },
     )
 
@@ -112,7 +123,9 @@ def _see_other(
     file_name: str,
     content_type: str,
     kept: tuple[str, ...] = (),
+    content_credentials: str | None = None,
 ) -> Response:
     disposition = content_disposition(file_name)
     url = blobs.presigned_get(key, disposition, content_type, settings.presign_ttl_s)
-    return RedirectResponse(url, status_code=303, headers=verified_headers(kept))
+    headers = verified_headers(kept, content_credentials)
+    return RedirectResponse(url, status_code=303, headers=headers)

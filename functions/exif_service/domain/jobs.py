@@ -36,3 +36,5 @@ class Job:
     # a completed remove job's file passed verification; these stayed for a stated reason
     kept: tuple[str, ...] = ()
     strip_keep: tuple[str, ...] = ()  # an uploaded removal's keep-list, applied when it arrives
+    # what a remove job did with the file's C2PA manifest: removed, kept or none
+    content_credentials: str = "none"

@@ -24,6 +24,7 @@ class Category(StrEnum):
     HISTORY = "history"  # software and editing history
     EMBEDDED = "embedded"  # thumbnails and previews
     FREE_TEXT = "free-text"
+    PROVENANCE = "provenance"  # Content Credentials: a signed record of its making and editing
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,15 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+# A C2PA manifest (ExifTool's JUMBF group) is one block: it names the signer and the tools and
+# files the picture was made from, and it is removed or kept whole.
+PROVENANCE_RULE = _rule(
+    Category.PROVENANCE,
+    r".",
+    "Content Credentials: a signed record of who made it, with what, and what it was made from",
+)
+CREDENTIALS_GROUP = "JUMBF"
+
 # Groups that only describe the file as a file: never findings.
 _NEUTRAL = frozenset({"File", "System", "ExifTool", "Composite"})
 
@@ -104,6 +114,8 @@ def classify(group0: str, group1: str, name: str) -> Rule | None:
         group0 = "JPEG"  # a JPEG's COM segment, which ExifTool files under File: free text
     if group0 in _NEUTRAL:
         return None
+    if group0 == CREDENTIALS_GROUP:
+        return PROVENANCE_RULE
     for rule in RULES:
         if rule.name.search(name):
             # a PDF's Subject is its description; XMP's dc:subject is keywords, not free text
@@ -122,9 +134,11 @@ class Preset(StrEnum):
     SENSITIVE = "sensitive"  # what identifies people and devices; authorship and settings stay
 
 
-# What the two targeted presets remove; `safe` and `all` remove every category and more.
+# What the two targeted presets remove; `safe` and `all` remove every category and more. Every
+# preset removes Content Credentials (unless kept with `keep=c2pa`): a strip changes the bytes
+# the manifest signed, and a file should not carry a record that no longer holds.
 PRESET_REMOVES: dict[Preset, frozenset[Category]] = {
-    Preset.LOCATION: frozenset({Category.LOCATION}),
+    Preset.LOCATION: frozenset({Category.LOCATION, Category.PROVENANCE}),
     Preset.SENSITIVE: frozenset(
         {
             Category.LOCATION,
@@ -133,6 +147,7 @@ PRESET_REMOVES: dict[Preset, frozenset[Category]] = {
             Category.FREE_TEXT,
             Category.HISTORY,
             Category.EMBEDDED,
+            Category.PROVENANCE,
         }
     ),
 }
@@ -168,6 +183,10 @@ class KeepRule:
         return self.name.lower() == "all" or self.name.lower() == name.lower()
 
 
+# `keep=c2pa`: the manifest, which ExifTool keeps as the JUMBF group
+C2PA_KEEP = KeepRule(CREDENTIALS_GROUP, "all")
+_KEEP_ALIASES = {"c2pa": C2PA_KEEP}
+
 _KEEP_ITEM = re.compile(r"^(?:([A-Za-z][A-Za-z0-9-]{0,40}):)?([A-Za-z][A-Za-z0-9_-]{0,80})$")
 MAX_KEEP = 50
 
@@ -182,6 +201,10 @@ def parse_keep(raw: str | None) -> tuple[KeepRule, ...]:
         raise BadRequest(f"keep lists at most {MAX_KEEP} tags.")
     rules: list[KeepRule] = []
     for item in items:
+        alias = _KEEP_ALIASES.get(item.lower())
+        if alias is not None:
+            rules.append(alias)
+            continue
         match = _KEEP_ITEM.match(item)
         if match is None or (match.group(1) is None and match.group(2).lower() == "all"):
             raise BadRequest(f"Invalid keep item {item[:60]!r}: use Tag, Group:Tag or Group:all.")
@@ -200,6 +223,11 @@ class StripPlan:
 
     preset: Preset = Preset.SAFE
     keep: tuple[KeepRule, ...] = ()
+
+    @property
+    def keeps_credentials(self) -> bool:
+        """Whether the caller asked to keep the C2PA manifest (`keep=c2pa`, `keep=JUMBF:all`)."""
+        return kept_by(self.keep, CREDENTIALS_GROUP, CREDENTIALS_GROUP, "JUMDLabel")
 
     def removes(self, group0: str, group1: str, name: str) -> bool:
         """Whether a targeted preset (location, sensitive) removes this tag."""
@@ -242,6 +270,7 @@ CATEGORY_RISK: dict[Category, Risk] = {
     Category.FREE_TEXT: Risk.MEDIUM,
     Category.HISTORY: Risk.MEDIUM,
     Category.EMBEDDED: Risk.MEDIUM,
+    Category.PROVENANCE: Risk.MEDIUM,
     Category.TIME: Risk.LOW,
 }
 _RISK_ORDER = (Risk.NONE, Risk.LOW, Risk.MEDIUM, Risk.HIGH)

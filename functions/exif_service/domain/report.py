@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from exif_service.domain.provenance import ContentCredentials, Provenance, provenance
+
 # File-group tags about the server's temp copy, never about the caller's file.
 SERVER_FILE_TAGS = frozenset(
     {
@@ -45,6 +47,8 @@ class MetadataReport:
     # The XMP group as `exiftool -struct` reads it (Flash, LocationCreated, History... as
     # objects and lists), kept only when it differs from the flat `groups["XMP"]`.
     structured_xmp: Mapping[str, Any] | None = None
+    # The C2PA manifest as the reference library validated it, read only when ExifTool saw one.
+    content_credentials: ContentCredentials | None = None
 
     @property
     def file_type(self) -> str:
@@ -57,6 +61,11 @@ class MetadataReport:
             for name, value in tags.items():
                 out.setdefault(name, value)
         return out
+
+    @property
+    def provenance(self) -> Provenance:
+        """Its Content Credentials and what they, and the IPTC label, say about how it was made."""
+        return provenance(self.groups, self.content_credentials)
 
     def get(self, group: str, tag: str) -> Any:
         return self.groups.get(group, {}).get(tag)
@@ -87,17 +96,25 @@ class MetadataReport:
         # `?struct=true` without the file; absent when it reads the same as the flat group.
         if self.structured_xmp is not None:
             data["structuredXmp"] = dict(self.structured_xmp)
+        if self.content_credentials is not None:
+            data["contentCredentials"] = self.content_credentials.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetadataReport:
         structured = data.get("structuredXmp")
+        credentials = data.get("contentCredentials")
         return cls(
             file_name=str(data["fileName"]),
             size=int(data["size"]),
             mime_type=str(data["mimeType"]),
             groups=dict(data["groups"]),
             structured_xmp=dict(structured) if isinstance(structured, Mapping) else None,
+            content_credentials=(
+                ContentCredentials.from_dict(credentials)
+                if isinstance(credentials, Mapping)
+                else None
+            ),
         )
 
 

@@ -6,10 +6,11 @@ import base64
 import binascii
 import json
 import logging
+import mmap
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,11 +24,18 @@ from exif_service.domain.errors import (
 )
 from exif_service.domain.lists import ListOp, merge_words, split_words
 from exif_service.domain.metadata import NumericTag
-from exif_service.domain.privacy import PRESET_REMOVES, Preset, StripPlan
+from exif_service.domain.privacy import CREDENTIALS_GROUP, PRESET_REMOVES, Preset, StripPlan
+from exif_service.domain.provenance import (
+    CREDENTIALS_KEPT_NOTE,
+    CREDENTIALS_UNTOUCHED_NOTE,
+    CredentialsOutcome,
+    has_manifest,
+)
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
 from exif_service.engine import pdf
 from exif_service.engine.exiftool import ExifToolPool, ExifToolResult
+from exif_service.engine.provenance import read_content_credentials
 from exif_service.engine.verify import (
     BOOKKEEPING,
     DNG_STRUCTURE,
@@ -93,6 +101,10 @@ def read_metadata(
     raw = _read_json(pool, ["-j", "-G"], path)
     report = build_report(raw, file_name=file_name, size=path.stat().st_size, server_path=str(path))
     _ensure_media(report.file_type, raw)
+    if has_manifest(report.groups):
+        # only files ExifTool saw a C2PA manifest in pay for validating it
+        credentials = read_content_credentials(path, report.mime_type)
+        report = replace(report, content_credentials=credentials)
     if structures and "XMP" in report.groups:
         # A second, XMP-only read: `-struct` changes only the XMP group, and the flat read
         # stays exactly what it was, so the default report keeps its shape byte for byte.
@@ -139,10 +151,12 @@ def read_exif_block(pool: ExifToolPool, path: Path) -> bytes | None:
 
 @dataclass(frozen=True)
 class StripResult:
-    """A verified strip: the file's facts, and what stayed for a stated reason."""
+    """A verified strip: the file's facts, what stayed for a stated reason, and what became of
+    the file's Content Credentials."""
 
     facts: FileFacts
     kept: tuple[str, ...] = ()
+    content_credentials: CredentialsOutcome = CredentialsOutcome.NONE
 
     @property
     def mime_type(self) -> str:
@@ -163,19 +177,58 @@ def strip_metadata(
     if plan.preset in PRESET_REMOVES:
         return _strip_targeted(pool, src, dst, facts, plan)
     old_pdf = _pdf_texts(pool, src) if facts.file_type == "PDF" else []
+    had_credentials = holds_credentials(pool, src)
     args = _strip_args(facts, plan.preset)
-    if plan.keep:
+    copied = [rule for rule in plan.keep if rule.group != CREDENTIALS_GROUP]
+    if had_credentials and plan.keeps_credentials:
+        # the manifest cannot be copied back like a tag: it is spared from `-all=` instead
+        args.append(f"--{CREDENTIALS_GROUP}:all")
+    if copied:
         # `-all=` takes no per-tag exceptions: the kept tags are copied back from the source
-        args += ["-tagsfromfile", "@", *(f"-{rule.arg}" for rule in plan.keep)]
+        args += ["-tagsfromfile", "@", *(f"-{rule.arg}" for rule in copied)]
     _write_file(pool, args, src, dst, facts)
     kept = verify_strip(pool, src, dst, facts, plan, old_pdf)
-    return StripResult(facts, kept)
+    outcome = _outcome(had_credentials, plan)
+    if outcome is CredentialsOutcome.KEPT:
+        kept = (*kept, CREDENTIALS_KEPT_NOTE)
+    return StripResult(facts, kept, outcome)
+
+
+def _outcome(had_credentials: bool, plan: StripPlan) -> CredentialsOutcome:
+    if not had_credentials:
+        return CredentialsOutcome.NONE
+    return CredentialsOutcome.KEPT if plan.keeps_credentials else CredentialsOutcome.REMOVED
+
+
+# A C2PA manifest store is a JUMBF superbox (`jumb`) labelled `c2pa`, in every format.
+_JUMBF_MARKS = (b"jumb", b"c2pa")
+
+
+def holds_credentials(pool: ExifToolPool, path: Path) -> bool:
+    """Whether the file carries a C2PA manifest: a byte scan, confirmed by ExifTool on a hit.
+
+    The scan costs a few milliseconds on the largest uploads, so ordinary files pay no extra
+    ExifTool read to learn they have nothing to remove.
+    """
+    with path.open("rb") as handle:
+        try:
+            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file
+            return False
+        with view:
+            if not all(view.find(mark) >= 0 for mark in _JUMBF_MARKS):
+                return False
+    raw = _read_json(pool, ["-j", "-G", "-JUMBF:JUMDLabel"], path, strict=False)
+    labels = raw.get("JUMBF:JUMDLabel")
+    return has_manifest({CREDENTIALS_GROUP: {"JUMDLabel": labels}} if labels else {})
 
 
 def _strip_targeted(
     pool: ExifToolPool, src: Path, dst: Path, facts: FileFacts, plan: StripPlan
 ) -> StripResult:
-    doomed = [t for t in read_tags(pool, src) if plan.removes(t.group0, t.group1, t.name)]
+    source = read_tags(pool, src)
+    doomed = [t for t in source if plan.removes(t.group0, t.group1, t.name)]
+    had_credentials = any(t.group0 == CREDENTIALS_GROUP for t in source)
     if doomed:
         _write_file(pool, _deletions(doomed, facts), src, dst, facts)
     else:
@@ -192,7 +245,12 @@ def _strip_targeted(
     if facts.file_type == "PDF" and pdf.remaining(dst, [str(t.value) for t in doomed]):
         _refuse(dst, "This PDF still holds its earlier metadata")
     check_decodes(dst, facts.file_type, facts.mime_type, tags, source=src)
-    return StripResult(facts)
+    outcome = _outcome(had_credentials, plan)
+    kept: tuple[str, ...] = ()
+    if outcome is CredentialsOutcome.KEPT:
+        # nothing deleted: the file is the caller's, byte for byte, and its manifest still holds
+        kept = (CREDENTIALS_KEPT_NOTE if doomed else CREDENTIALS_UNTOUCHED_NOTE,)
+    return StripResult(facts, kept, outcome)
 
 
 def _strip_args(facts: FileFacts, preset: Preset) -> list[str]:
@@ -235,7 +293,12 @@ def _deletions(tags: Sequence[ReadTag], facts: FileFacts) -> list[str]:
         if tag.group0 == "EXIF" and tag.name in spare:
             continue
         image = _EMBEDDED_BY_POINTER.get(tag.name)
-        arg = f"-{tag.group1}:{image}=" if image else f"-{tag.place}="
+        if tag.group0 == CREDENTIALS_GROUP:
+            arg = f"-{CREDENTIALS_GROUP}:all="  # a manifest is deleted whole, never by tag
+        elif image:
+            arg = f"-{tag.group1}:{image}="
+        else:
+            arg = f"-{tag.place}="
         if arg not in args:
             args.append(arg)
     return args
@@ -300,16 +363,20 @@ def write_tags(
     overwrite: bool = False,
     position: tuple[float, float] | None = None,
     facts: FileFacts | None = None,
-) -> FileFacts:
+) -> WriteResult:
     """Write tags to a copy of `src` at `dst` and verify they read back, leaving no old value.
 
     `overwrite` clears existing metadata first (colour profile kept). `position` marks a
     geotag: every coordinate the file holds is removed before the new ones are written, and
-    afterwards no coordinate may read anything but the new position.
+    afterwards no coordinate may read anything but the new position. A C2PA manifest is
+    removed: the edit changes what it signed, and it would no longer hold.
     """
     facts = facts or quick_facts(pool, src)
     before = read_tags(pool, src)
+    credentials = any(t.group0 == CREDENTIALS_GROUP for t in before)
     args: list[str] = []
+    if credentials:
+        args.append(f"-{CREDENTIALS_GROUP}:all=")
     if overwrite:
         args += ["-all=", "--icc_profile:all"]
     if position is not None:
@@ -320,7 +387,16 @@ def write_tags(
     result = _write_file(pool, args, src, dst, facts)
     _refuse_tag_warnings(result.stderr, tags)
     _verify_write(pool, src, dst, facts, before, _expected(tags), overwrite, position)
-    return facts
+    outcome = CredentialsOutcome.REMOVED if credentials else CredentialsOutcome.NONE
+    return WriteResult(facts, outcome)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """A verified write: the file's facts and what became of its Content Credentials."""
+
+    facts: FileFacts
+    content_credentials: CredentialsOutcome = CredentialsOutcome.NONE
 
 
 def _tag_args(item: WriteTag, before: Sequence[ReadTag]) -> list[str]:
@@ -403,10 +479,11 @@ def _verify_write(
         stale = stale_places(before, after, expected)
         if position is not None:
             stale += [t for t in stale_positions(numeric, *position) if t not in stale]
-        leftovers: tuple[ReadTag, ...] = ()
+        # a manifest must not survive an edit it no longer matches
+        leftovers: tuple[ReadTag, ...] = tuple(t for t in after if t.group0 == CREDENTIALS_GROUP)
         if overwrite:
-            leftovers = check_strip(
-                [t for t in after if t.name not in BOOKKEEPING],
+            leftovers += check_strip(
+                [t for t in after if t.name not in BOOKKEEPING and t not in leftovers],
                 facts.file_type,
                 keep_icc=True,
                 keep_orientation=False,

@@ -64,6 +64,7 @@ class Output:
     path: Path
     content_type: str
     kept: tuple[str, ...] = ()  # what stayed for a stated reason (see engine/verify.py)
+    content_credentials: str = "none"  # what became of a C2PA manifest: removed, kept, none
 
 
 Operation = Callable[[LocalFile], Output]
@@ -79,6 +80,7 @@ class Download:
     file_id: str
     s3_key: str
     kept: tuple[str, ...] = ()
+    content_credentials: str = "none"
 
 
 def view_metadata(
@@ -96,7 +98,7 @@ def strip_operation(pool: ExifToolPool, plan: StripPlan = StripPlan()) -> Operat
     def run(local: LocalFile) -> Output:
         dst = _output_path(local)
         result = strip_metadata(pool, local.path, dst, plan)
-        return Output(dst, result.mime_type, result.kept)
+        return Output(dst, result.mime_type, result.kept, result.content_credentials.value)
 
     return run
 
@@ -120,7 +122,7 @@ def write_operation(
             fitted = [appended(a) for a in fitted]
         tags = _write_tags(fitted)
         dst = _output_path(local)
-        write_tags(
+        written = write_tags(
             pool,
             local.path,
             dst,
@@ -129,7 +131,7 @@ def write_operation(
             position=(position.lat, position.lng) if position else None,
             facts=facts,
         )
-        return Output(dst, facts.mime_type)
+        return Output(dst, facts.mime_type, content_credentials=written.content_credentials.value)
 
     return run
 
@@ -185,7 +187,15 @@ def process_one(
         name = download_name(local.file_name, web_file_name)
         kept = keep_result(account, tool, name, output.path, output.content_type, blobs)
         data = output.path.read_bytes()
-        return Download(data, name, output.content_type, kept.file_id, kept.s3_key, output.kept)
+        return Download(
+            data,
+            name,
+            output.content_type,
+            kept.file_id,
+            kept.s3_key,
+            output.kept,
+            output.content_credentials,
+        )
 
 
 def require_bulk(account: Account, count: int) -> None:

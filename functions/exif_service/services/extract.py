@@ -20,12 +20,15 @@ from exif_service.domain.errors import (
 )
 from exif_service.domain.fields import MAX_BULK_FILES
 from exif_service.domain.jobs import Job, JobStatus, Operation
+from exif_service.domain.provenance import Located, captured_at_local, position_of
+from exif_service.domain.report import MetadataReport
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import read_metadata
+from exif_service.engine.provenance import reverse_geocode
 from exif_service.services.quota import charge_account, refund_user, used_today
 from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.store.blobs import Blobs
-from exif_service.store.jobs import get_job, save_job
+from exif_service.store.jobs import discard_job, get_job, save_job
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,11 @@ class BatchResult:
 def extract_file(pool: ExifToolPool, local: LocalFile, owner_id: str | None, blobs: Blobs) -> Job:
     """Read the file's metadata, store it as a completed extraction, and return it."""
     job = run_extraction(pool, local, str(uuid.uuid4()), owner_id)
-    save_job(job, blobs)
+    try:
+        save_job(job, blobs)
+    except Exception:
+        discard_job(job, blobs)  # a report spilled to S3 goes with it
+        raise
     return job
 
 
@@ -152,3 +159,27 @@ def _run_batch(
 def _failed(source: Source, error: ServiceError) -> BatchResult:
     name = display_name(source.file_name) if source.stream is not None else None
     return BatchResult(file_name=name, url=source.url, error=error)
+
+
+def locate(
+    pool: ExifToolPool, report: MetadataReport, position: tuple[float, float] | None = None
+) -> Located | None:
+    """The place nearest the file's position (or `position`) from ExifTool's offline database,
+    and its capture time in that place's zone when the file gave none; None without a position.
+
+    Called only when a caller asks (`?geolocation=true`): a plain extract pays nothing.
+    """
+    point = position or position_of(report.groups)
+    if point is None:
+        return None
+    place = reverse_geocode(pool, *point)
+    if place is None:
+        return None
+    return Located(place, captured_at_local(report.groups, place.time_zone))
+
+
+def locate_job(pool: ExifToolPool, job: Job) -> Located | None:
+    """`locate` for a stored extraction (its report holds the position ExifTool printed)."""
+    if job.report is None:
+        return None
+    return locate(pool, MetadataReport.from_dict(job.report))

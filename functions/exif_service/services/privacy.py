@@ -29,10 +29,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from exif_service.domain.accounts import Account
+from exif_service.domain.fields import signed_gps
 from exif_service.domain.privacy import (
     PRESET_REMOVES,
     Category,
@@ -42,8 +43,10 @@ from exif_service.domain.privacy import (
     classify,
     risk_of,
 )
+from exif_service.domain.provenance import Place
 from exif_service.engine.exiftool import ExifToolPool
-from exif_service.engine.operations import FileFacts, quick_facts
+from exif_service.engine.operations import FileFacts, quick_facts, read_numeric
+from exif_service.engine.provenance import reverse_geocode
 from exif_service.engine.verify import TIFF_FAMILY, ReadTag, check_strip, read_tags
 from exif_service.services.quota import charge, charge_account
 from exif_service.services.sources import LocalFile, Source, materialize
@@ -104,12 +107,28 @@ def privacy_report(pool: ExifToolPool, local: LocalFile) -> PrivacyReport:
     tags = read_tags(pool, local.path)
     images = _embedded_images(tags)
     findings = _findings(tags, images, _Scrub(str(local.path), str(local.workdir), local.file_name))
+    if any(f.category is Category.LOCATION for f in findings):
+        place = _place(pool, local)
+        if place is not None:
+            findings = _named(findings, place)
     return PrivacyReport(
         file_name=local.file_name,
         risk=risk_of(f.category for f in findings),
         findings=findings,
         presets={preset: _effect(tags, images, facts, preset) for preset in Preset},
     )
+
+
+def _place(pool: ExifToolPool, local: LocalFile) -> Place | None:
+    """The nearest city to the file's position (only files with location findings pay for it)."""
+    point = signed_gps(read_numeric(pool, local.path))
+    return reverse_geocode(pool, point.lat, point.lng) if point is not None else None
+
+
+def _named(findings: tuple[Finding, ...], place: Place) -> tuple[Finding, ...]:
+    """Location findings that say where: `reveals a position 0.6 km from Arezzo, ...`."""
+    why = f"reveals a position {place.describe()}"
+    return tuple(replace(f, why=why) if f.category is Category.LOCATION else f for f in findings)
 
 
 # Images embedded in EXIF that ExifTool builds from an offset and a length (its composite

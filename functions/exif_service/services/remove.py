@@ -15,7 +15,7 @@ from exif_service.engine.workspace import safe_extension
 from exif_service.services.sources import LocalFile
 from exif_service.settings import get_settings
 from exif_service.store.blobs import Blobs
-from exif_service.store.jobs import get_job, save_job
+from exif_service.store.jobs import discard_job, get_job, save_job
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class CleanedFile:
     key: str
     file_name: str
     content_type: str
+    content_credentials: str = "none"  # what the strip did with a C2PA manifest
 
 
 def remove_metadata(
@@ -32,9 +33,17 @@ def remove_metadata(
     blobs: Blobs,
     plan: StripPlan = StripPlan(),
 ) -> Job:
-    """Strip the file, store the clean copy under `results/`, and record the job."""
+    """Strip the file, store the clean copy under `results/`, and record the job.
+
+    The record that makes the download visible is written last; if it cannot be written, it
+    and the clean copy are removed again (the 1-day rule on `results/` is the backstop).
+    """
     job = run_removal(pool, local, str(uuid.uuid4()), owner_id, blobs, plan)
-    save_job(job, blobs)
+    try:
+        save_job(job, blobs)
+    except Exception:
+        discard_job(job, blobs)
+        raise
     return job
 
 
@@ -63,6 +72,7 @@ def run_removal(
         content_type=result.mime_type,
         download_expires_at=now + timedelta(hours=get_settings().download_ttl_hours),
         kept=result.kept,
+        content_credentials=result.content_credentials.value,
     )
 
 
@@ -82,4 +92,5 @@ def cleaned_file(job_uuid: str, blobs: Blobs, now: datetime | None = None) -> Cl
         key=job.result_key,
         file_name=job.file_name,
         content_type=job.content_type or "application/octet-stream",
+        content_credentials=job.content_credentials,
     )

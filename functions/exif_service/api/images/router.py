@@ -25,13 +25,32 @@ from exif_service.api.images.deps import (
 )
 from exif_service.api.images.errors import ImagesRoute
 from exif_service.api.images.schemas import (
+    IMAGES_ERROR_EXAMPLES,
+    VIEW_EXIF_EXAMPLE,
+    HistoryList,
+    ImagesError,
     PrivacyReportResponse,
+    ViewExifResponse,
     history_html,
     present_history,
     present_privacy,
     present_view,
 )
-from exif_service.api.openapi import KEEP, PRESET, file_body
+from exif_service.api.openapi import (
+    FIELDS_JSON,
+    KEEP,
+    MODE,
+    PRESET,
+    PUBLIC,
+    WEB_FILE_NAME,
+    error_responses,
+    file_body,
+    file_response,
+    ok_response,
+    text_fields,
+    verified_file_response,
+)
+from exif_service.api.provenance import GeolocationDep
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.fields import (
     EDIT_FIELDS,
@@ -51,6 +70,7 @@ from exif_service.services.edit import (
     view_metadata,
     write_operation,
 )
+from exif_service.services.extract import locate
 from exif_service.services.history import owner_file, user_history
 from exif_service.services.privacy import public_report
 from exif_service.services.quota import ip_subject
@@ -60,25 +80,51 @@ images_router = APIRouter(route_class=ImagesRoute, tags=["images"])
 _MAX_FIELDS_JSON = 64 * 1024
 
 
-@images_router.post("/api/images/view-exif")
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return error_responses(ImagesError, IMAGES_ERROR_EXAMPLES, codes)
+
+
+# what every tool that writes a file may answer besides the file
+_TOOL_ERRORS = (400, 401, 403, 413, 415, 422, 429, 500, 503)
+_PUBLIC_ERRORS = (400, 413, 415, 429, 500, 503)
+_EDITED = verified_file_response("The edited file, read back before it was sent", "image/*")
+
+
+@images_router.post(
+    "/api/images/view-exif",
+    openapi_extra={**file_body(), **PUBLIC},
+    responses={
+        **ok_response(ViewExifResponse, "Every tag by name, and the position", VIEW_EXIF_EXAMPLE),
+        **_errors(*_PUBLIC_ERRORS),
+    },
+)
 def view_exif(
     request: Request,
     structured: StructuredDep,
+    geolocation: GeolocationDep,
     source: FileOrUrl,
     pool: PoolDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    """Every tag of a file (or a public URL) as a flat object, and its position (public)."""
+    """Every tag of a file (or a public URL) as a flat object, its position, its provenance,
+    and with `?geolocation=true` the place it was made (public)."""
     subject = ip_subject(client_ip(request))
     report, gps = view_metadata(
         pool, source, subject, settings.public_daily_limit_per_ip, structures=structured
     )
-    return JSONResponse(present_view(report, gps, structured=structured))
+    located = locate(pool, report, (gps.lat, gps.lng) if gps else None) if geolocation else None
+    return JSONResponse(
+        present_view(report, gps, structured=structured, geolocation=geolocation, located=located)
+    )
 
 
 @images_router.post(
     "/api/images/privacy-report",
-    responses={200: {"model": PrivacyReportResponse, "description": "The privacy report"}},
+    openapi_extra={**file_body(), **PUBLIC},
+    responses={
+        200: {"model": PrivacyReportResponse, "description": "The privacy report"},
+        **_errors(*_PUBLIC_ERRORS),
+    },
 )
 def privacy_report(
     request: Request, source: FileOrUrl, pool: PoolDep, settings: SettingsDep
@@ -89,7 +135,20 @@ def privacy_report(
     return JSONResponse(present_privacy(report))
 
 
-@images_router.post("/api/images/edit-exif")
+@images_router.post(
+    "/api/images/edit-exif",
+    response_class=Response,
+    openapi_extra=file_body(
+        url=False,
+        text=text_fields(
+            (f.name for f in EDIT_FIELDS),
+            keywords={"type": "string", "description": "comma-separated"},
+        ),
+        mode=MODE,
+        webFileName=WEB_FILE_NAME,
+    ),
+    responses={**_EDITED, **_errors(*_TOOL_ERRORS)},
+)
 def edit_exif(
     account: ImagesAccount,
     upload: SingleUpload,
@@ -109,7 +168,21 @@ def edit_exif(
     return processed_file(result, blobs, settings)
 
 
-@images_router.post("/api/images/seo-exif")
+@images_router.post(
+    "/api/images/seo-exif",
+    response_class=Response,
+    openapi_extra=file_body(
+        url=False,
+        required=[f.name for f in SEO_FIELDS],
+        text=text_fields(
+            (f.name for f in SEO_FIELDS),
+            keywords={"type": "string", "description": "comma-separated"},
+            url={"type": "string", "format": "uri"},
+        ),
+        webFileName=WEB_FILE_NAME,
+    ),
+    responses={**_EDITED, **_errors(*_TOOL_ERRORS)},
+)
 def seo_exif(
     account: AdminAccount,
     upload: SingleUpload,
@@ -127,7 +200,14 @@ def seo_exif(
     return processed_file(result, blobs, settings)
 
 
-@images_router.post("/api/images/advanced-edit")
+@images_router.post(
+    "/api/images/advanced-edit",
+    response_class=Response,
+    openapi_extra=file_body(
+        url=False, required=["fields"], fields=FIELDS_JSON, mode=MODE, webFileName=WEB_FILE_NAME
+    ),
+    responses={**_EDITED, **_errors(*_TOOL_ERRORS)},
+)
 def advanced_edit(
     account: ImagesAccount,
     upload: SingleUpload,
@@ -147,7 +227,19 @@ def advanced_edit(
     return processed_file(result, blobs, settings)
 
 
-@images_router.post("/api/images/geo-exif")
+@images_router.post(
+    "/api/images/geo-exif",
+    response_class=Response,
+    openapi_extra=file_body(
+        url=False,
+        required=["latitude", "longitude"],
+        latitude={"type": "number", "minimum": -90, "maximum": 90},
+        longitude={"type": "number", "minimum": -180, "maximum": 180},
+        altitude={"type": "number", "minimum": -20000, "maximum": 100000, "description": "m"},
+        webFileName=WEB_FILE_NAME,
+    ),
+    responses={**_EDITED, **_errors(*_TOOL_ERRORS)},
+)
 def geo_exif(
     account: ImagesAccount,
     upload: SingleUpload,
@@ -165,7 +257,13 @@ def geo_exif(
 
 
 @images_router.post(
-    "/api/images/strip-exif", openapi_extra=file_body(url=False, preset=PRESET, keep=KEEP)
+    "/api/images/strip-exif",
+    response_class=Response,
+    openapi_extra=file_body(url=False, preset=PRESET, keep=KEEP),
+    responses={
+        **verified_file_response("The clean file, read back before it was sent", "image/*"),
+        **_errors(*_TOOL_ERRORS),
+    },
 )
 def strip_exif(
     account: ImagesAccount,
@@ -180,7 +278,17 @@ def strip_exif(
     return processed_file(result, blobs, settings)
 
 
-@images_router.post("/api/images/advanced-edit-bulk")
+@images_router.post(
+    "/api/images/advanced-edit-bulk",
+    response_class=Response,
+    openapi_extra=file_body(
+        many=True, url=False, required=["fields"], fields=FIELDS_JSON, mode=MODE
+    ),
+    responses={
+        **verified_file_response("A ZIP of the edited files", "application/zip"),
+        **_errors(*_TOOL_ERRORS),
+    },
+)
 def advanced_edit_bulk(
     account: ImagesAccount,
     upload: BulkUpload,
@@ -200,7 +308,12 @@ def advanced_edit_bulk(
 
 @images_router.post(
     "/api/images/strip-exif-bulk",
+    response_class=Response,
     openapi_extra=file_body(many=True, url=False, preset=PRESET, keep=KEEP),
+    responses={
+        **verified_file_response("A ZIP of the clean files", "application/zip"),
+        **_errors(*_TOOL_ERRORS),
+    },
 )
 def strip_exif_bulk(
     account: ImagesAccount,
@@ -215,7 +328,18 @@ def strip_exif_bulk(
     return processed_archive(archive, "cleaned-images.zip", blobs, settings)
 
 
-@images_router.get("/api/images/history")
+@images_router.get(
+    "/api/images/history",
+    response_class=Response,
+    responses={
+        200: {
+            "model": HistoryList,
+            "description": "JSON with `Accept: application/json`, else an HTML fragment",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **_errors(401, 403, 500, 503),
+    },
+)
 def history(request: Request, account: ImagesAccount) -> Response:
     """The caller's last 50 files: JSON with `Accept: application/json`, else an HTML fragment."""
     items = user_history(account)
@@ -225,7 +349,14 @@ def history(request: Request, account: ImagesAccount) -> Response:
     return HTMLResponse(history_html(items, now))
 
 
-@images_router.get("/api/images/history/{file_id}/download")
+@images_router.get(
+    "/api/images/history/{file_id}/download",
+    response_class=Response,
+    responses={
+        **file_response("The processed file", redirect=302),
+        **_errors(401, 403, 404, 410, 500, 503),
+    },
+)
 def history_download(
     file_id: str, account: ImagesAccount, blobs: BlobsDep, settings: SettingsDep
 ) -> Response:
