@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from moto import mock_aws
+from tests.support.media import make_photo
+from tests.support.server import Served, run_cli, serve
 
 from exif_service.domain.jobs import Job, JobStatus, Operation
+from exif_service.local.emulator import LocalAws
 from exif_service.settings import get_settings
 from exif_service.store.aws import reset_clients
 
@@ -71,3 +79,210 @@ def test_deleted_objects_leave_the_snapshot(tmp_path: Path) -> None:
         snapshot.save()
     assert list((get_settings().data_dir / "data" / "s3").iterdir()) == []
     reset_clients()
+
+
+# --- the journal: every acknowledged write survives kill -9 ------------------------------------
+
+
+def _restart_in_process(monkeypatch: pytest.MonkeyPatch, crash: LocalAws) -> LocalAws:
+    """Drop what `crash` holds in memory without folding it (as a kill -9 would), start again."""
+    import urllib.request
+
+    urllib.request.urlopen(  # noqa: S310 - loopback: forget every table and object
+        urllib.request.Request(f"{crash.endpoint}/moto-api/reset", method="POST"), timeout=30
+    )
+    crash._stopping.set()  # no fold at stop, no snapshot: only the journal holds the writes
+    crash._server.shutdown()
+    crash._server.server_close()
+    assert crash._journal is not None
+    crash._journal.close()
+    again = LocalAws()
+    again.start()
+    return again
+
+
+@pytest.fixture
+def local_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")  # use_endpoint sets it; undone after the test
+    emulator = LocalAws()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+    reset_clients()
+
+
+def test_journal_replays_conditional_counter_adds_exactly_once_after_a_crash(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exif_service.store.usage import try_consume
+
+    for _ in range(3):
+        assert try_consume("user#crash", "2026-11-28", 3)
+    assert not try_consume("user#crash", "2026-11-28", 3)  # refused: not journaled
+    again = _restart_in_process(monkeypatch, local_aws)
+    try:
+        # the three acknowledged adds are back, not six, and the limit still holds
+        assert not try_consume("user#crash", "2026-11-28", 3)
+        assert try_consume("user#crash", "2026-11-28", 4)
+    finally:
+        again.stop()
+
+
+def test_journal_replays_s3_puts_and_deletes_in_order(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exif_service.store.blobs import Blobs
+
+    Blobs().put_bytes("results/a/clean.jpg", b"first", "image/jpeg")
+    Blobs().put_bytes("results/a/clean.jpg", b"second", "image/jpeg")
+    Blobs().put_bytes("results/b/gone.jpg", b"b", "image/jpeg")
+    Blobs().delete("results/b/gone.jpg")
+    again = _restart_in_process(monkeypatch, local_aws)
+    try:
+        s3 = Blobs().s3
+        obj = s3.get_object(Bucket=get_settings().bucket, Key="results/a/clean.jpg")
+        assert obj["Body"].read() == b"second"
+        assert obj["ContentType"] == "image/jpeg"
+        listed = s3.list_objects_v2(Bucket=get_settings().bucket).get("Contents", [])
+        assert [o["Key"] for o in listed] == ["results/a/clean.jpg"]
+    finally:
+        again.stop()
+
+
+def test_a_torn_last_journal_record_is_dropped_and_the_rest_replayed(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exif_service.store.accounts import create_api_key, resolve_api_key, upsert_user
+
+    account = upsert_user("torn@example.com")
+    raw, _ = create_api_key(account.user_id, "kept")
+    assert local_aws._journal is not None
+    journal = local_aws._journal.path
+    with journal.open("ab") as f:  # the process died while writing a record it never answered
+        f.write(b'\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x10{"REQUEST_METH')
+    again = _restart_in_process(monkeypatch, local_aws)
+    try:
+        owner = resolve_api_key(raw)
+        assert owner is not None and owner.email == "torn@example.com"
+    finally:
+        again.stop()
+
+
+def test_a_crash_between_snapshot_and_new_journal_does_not_apply_writes_twice(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exif_service.local.persistence import Snapshot
+    from exif_service.store.usage import try_consume
+
+    assert try_consume("user#twice", "2026-11-28", 5)
+    assert try_consume("user#twice", "2026-11-28", 5)
+    assert local_aws._journal is not None
+    # the snapshot that folds the journal is on disk, but the journal was not yet replaced
+    Snapshot(get_settings()).save(folded=local_aws._journal.id)
+    again = _restart_in_process(monkeypatch, local_aws)
+    try:
+        for _ in range(3):
+            assert try_consume("user#twice", "2026-11-28", 5)
+        assert not try_consume("user#twice", "2026-11-28", 5)  # 2 + 3: counted once
+    finally:
+        again.stop()
+
+
+# --- the whole server killed with SIGKILL right after N acknowledged writes ---------------------
+
+N = 3
+
+
+def _kill_whole_server(server: Served, data: Path) -> None:
+    """SIGKILL the server and its emulator at once: nothing gets to save anything."""
+    state = json.loads((data / "server.json").read_text())
+    os.kill(server.pid, signal.SIGKILL)
+    os.kill(int(state["emulatorPid"]), signal.SIGKILL)
+    server.process.wait()
+
+
+@pytest.mark.slow
+def test_kill_9_after_n_acknowledged_writes_loses_none_of_them(tmp_path: Path) -> None:
+    import httpx
+
+    data = tmp_path / "data"
+    photo = make_photo(tmp_path / "p.jpg")
+    with serve(data, tmp_path / "server.log") as server:
+        created = run_cli(
+            "admin",
+            "create-user",
+            "--email",
+            "pro@example.com",
+            "--plan",
+            "pro",
+            "--password",
+            "correct horse battery",
+            data_dir=data,
+        )
+        assert created.returncode == 0, created.stderr
+        key = created.stdout.strip().splitlines()[-1]
+        bearer = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            users = [f"user{i}@example.com" for i in range(N)]
+            for email in users:  # users and their sessions
+                r = http.post(
+                    "/api/auth/sign-up/email", json={"email": email, "password": "pw-" + email}
+                )
+                assert r.status_code == 200, r.text
+            http.cookies.clear()
+            signed = http.post(
+                "/api/auth/sign-in/email",
+                json={"email": "pro@example.com", "password": "correct horse battery"},
+            )
+            assert signed.status_code == 200, signed.text
+            new_keys = []
+            for i in range(N):  # keys
+                r = http.post("/api/keys", json={"name": f"key {i}"})
+                assert r.status_code == 200, r.text
+                new_keys.append(r.json()["key"])
+            http.cookies.clear()
+            uuids = []
+            for i in range(N):  # extractions (and usage)
+                files = {"file": (f"x{i}.jpg", photo.read_bytes(), "image/jpeg")}
+                r = http.post("/api/v1/extract", files=files, headers={"X-API-Key": key})
+                assert r.status_code == 200, r.text
+                uuids.append(r.json()["uuid"])
+            cleaned = []
+            for i in range(N):  # history rows with their files (and usage)
+                files = {"file": (f"h{i}.jpg", photo.read_bytes(), "image/jpeg")}
+                r = http.post("/api/images/strip-exif", files=files, headers=bearer)
+                assert r.status_code == 200, r.text
+                cleaned.append(r.content)
+        _kill_whole_server(server, data)  # right after the last 200: no snapshot, no clean stop
+
+    with (
+        serve(data, tmp_path / "server.log") as again,
+        httpx.Client(base_url=again.url, timeout=60) as http,
+    ):
+        for email in users:
+            r = http.post(
+                "/api/auth/sign-in/email", json={"email": email, "password": "pw-" + email}
+            )
+            assert r.status_code == 200, r.text
+        listed = http.get("/api/keys", headers=bearer).json()["keys"]
+        assert len(listed) == N + 1
+        for new_key in new_keys:
+            assert (
+                http.get("/api/keys", headers={"Authorization": f"Bearer {new_key}"}).status_code
+                == 200
+            )
+        for uuid in uuids:
+            r = http.get(f"/api/v1/extract/{uuid}", headers={"X-API-Key": key})
+            assert r.status_code == 200 and r.json()["uuid"] == uuid
+            assert r.json()["metadata"]["exif"]["Model"] == "Canon EOS R5"
+        items = http.get(
+            "/api/images/history", headers={**bearer, "Accept": "application/json"}
+        ).json()["images"]
+        assert len(items) == N
+        downloads = sorted(
+            http.get(f"/api/images/history/{item['id']}/download", headers=bearer).content
+            for item in items
+        )
+        assert downloads == sorted(cleaned)
+        status = http.get("/api/billing/status", headers=bearer).json()
+        assert status["usage"] == 2 * N
