@@ -12,8 +12,8 @@ from exif_service.api.docs import docs_router
 from exif_service.api.errors import Surface, Surfaces, request_id_of
 from exif_service.api.idempotency import IdempotencyMiddleware
 from exif_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from exif_service.api.ratelimit import RateLimitHeadersMiddleware
 from exif_service.api.openapi import install_openapi
+from exif_service.api.ratelimit import RateLimitHeadersMiddleware
 from exif_service.api.surfaces import API_SURFACES
 from exif_service.domain.errors import ServiceError
 from exif_service.settings import get_settings
