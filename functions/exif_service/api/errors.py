@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from exif_service.domain import errors as e
 from exif_service.domain.errors import ServiceError
+from exif_service.services.faults import as_store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,13 @@ class Surfaces:
         return surface.render(status, error, request_id)
 
 
+def retry_headers(error: ServiceError | None) -> dict[str, str]:
+    """`Retry-After` for an error the caller can retry after a pause (a storage fault)."""
+    if isinstance(error, e.StoreUnavailable):
+        return {"Retry-After": str(error.retry_after)}
+    return {}
+
+
 def request_id_of(request: Request) -> str:
     rid = getattr(request.state, "request_id", None)
     if not rid:
@@ -133,7 +141,10 @@ def route_class_for(surface: Surface) -> type[APIRoute]:
                     if isinstance(cause, ServiceError):
                         return surface.respond(cause, rid)
                     return surface.render(exc.status_code, None, rid)
-                except Exception:
+                except Exception as exc:
+                    unavailable = as_store_unavailable(exc)
+                    if unavailable is not None:
+                        return surface.respond(unavailable, rid)
                     log.exception("unhandled error on %s (request id %s)", surface.name, rid)
                     return surface.render(500, None, rid)
 

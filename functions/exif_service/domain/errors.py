@@ -24,6 +24,8 @@ ServiceError
  |                            past their allowance (429 + Retry-After, rendered by the auth and
  |                            feedback routes)
  +-- ServiceUnavailable       a configured dependency is missing (503)
+ |    +-- StoreUnavailable    DynamoDB or S3 failed, throttled, refused or timed out
+ |                            (503 + Retry-After; the charge is given back)
  +-- EngineFailure            ExifTool failed or died (500, details logged only)
 """
 
@@ -108,8 +110,6 @@ class QuotaExceeded(ServiceError):
         self.limit = limit
 
 
-class ServiceUnavailable(ServiceError):
-    pass
 class TooManyAttempts(ServiceError):
     """Throttled: the same request may be sent again in `retry_after` seconds."""
 
@@ -118,6 +118,16 @@ class TooManyAttempts(ServiceError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(ServiceError):
+    pass
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """A transient storage fault: the caller may send the same request again after a pause."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class EngineFailure(ServiceError):

@@ -1,6 +1,9 @@
 """Lambda: S3 ObjectCreated under uploads/ -> run the engine, record the job, call back.
 
-The ExifTool pool starts in the init phase, as for the HTTP functions.
+The ExifTool pool starts in the init phase, as for the HTTP functions. A storage fault leaves
+its job `processing` and fails the invocation after the other records are done, so Lambda's
+retry of the event (and then its failure destination) finishes it; records already done are
+skipped on the retry.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from exif_service.api.v1.schemas import present_job
+from exif_service.domain.errors import StoreUnavailable
 from exif_service.observability import logger, metrics, tracer
 from exif_service.services.callbacks import deliver
 from exif_service.services.runtime import engine_pool, file_store
@@ -33,13 +37,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     settings = get_settings()
     blobs = file_store()
     processed = skipped = 0
+    fault: StoreUnavailable | None = None
     for record in S3Event(event).records:
         key = unquote_plus(record.s3.get_object.key)
         if record.s3.bucket.name != settings.bucket:
             skipped += 1
             continue
         started = time.perf_counter()
-        job = process_upload(engine_pool(), key, blobs, settings)
+        try:
+            job = process_upload(engine_pool(), key, blobs, settings)
+        except StoreUnavailable as exc:
+            logger.warning("storage fault; the upload is left for the retry")
+            metrics.add_metric("UploadsDeferred", MetricUnit.Count, 1)
+            fault = fault or exc
+            continue
         if job is None:
             skipped += 1
             continue
@@ -65,4 +76,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             delivered = deliver(job.callback_url, payload, settings)
             metrics.add_metric("CallbacksFailed", MetricUnit.Count, 0 if delivered else 1)
     metrics.add_metric("UploadEventsSkipped", MetricUnit.Count, skipped)
+    if fault is not None:
+        raise fault
     return {"processed": processed, "skipped": skipped}

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from exif_service.domain.accounts import Account
-from exif_service.domain.errors import BadRequest, NotFound
+from exif_service.domain.errors import BadRequest, NotFound, StoreUnavailable
 from exif_service.domain.retention import FileStatus, StoredFile, owner_download, status_at
 from exif_service.engine.workspace import safe_extension
 from exif_service.settings import get_settings
 from exif_service.store import files
 from exif_service.store.blobs import Blobs
+from exif_service.store.faults import translated
+
+log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 50
 _ADMIN_SCAN_CAP = 5000
@@ -31,7 +35,11 @@ def keep_result(
     blobs: Blobs,
     now: datetime | None = None,
 ) -> StoredFile:
-    """Put a processed file under `results/` and add it to the owner's history."""
+    """Put a processed file under `results/` and add it to the owner's history.
+
+    The file goes first and the history row last, so a row always has its file; if the row
+    cannot be written both are removed again (the 1-day rule on `results/` is the backstop).
+    """
     created = now or _now()
     file_id = uuid.uuid4().hex
     key = f"results/{file_id}/result.{safe_extension(file_name)}"
@@ -47,8 +55,25 @@ def keep_result(
         created_at=created,
         download_expires_at=created + timedelta(hours=get_settings().download_ttl_hours),
     )
-    files.save_file(item)
+    try:
+        with translated():
+            files.save_file(item)
+    except Exception:
+        _discard(item, blobs)
+        raise
     return item
+
+
+def _discard(item: StoredFile, blobs: Blobs) -> None:
+    """Undo a history entry whose row failed: the row first (a lost answer may have hidden a
+    write that happened), then its file; if the row cannot be removed the file stays too."""
+    try:
+        with translated():
+            files.delete_file(item.file_id)
+    except StoreUnavailable:
+        log.warning("could not undo history entry %s after a storage fault", item.file_id)
+        return
+    blobs.delete_quietly(item.s3_key)
 
 
 def user_history(account: Account, limit: int = HISTORY_LIMIT) -> list[StoredFile]:

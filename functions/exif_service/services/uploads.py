@@ -5,7 +5,10 @@ The object key carries the job's uuid and what to do, so the S3 event needs noth
 `uploads/<uuid>/<mode>.<ext>` with mode `read` (extract) or the strip mode `safe`/`none`.
 A job leaves `processing` exactly once (a conditional write), so a repeated S3 event does no
 harm. A file the engine cannot handle makes the job `failed` with the reason, gives the image
-back, and leaves the upload in place (the 1-day lifecycle rule removes it).
+back, and leaves the upload in place (the 1-day lifecycle rule removes it). A storage fault is
+not the file's fault: it is raised, the job stays `processing` with its upload, and the event's
+retry runs it again; the result is written before the record that completes the job, so a
+completed job always has its result.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from exif_service.domain.errors import (
     NotFound,
     ServiceError,
     ServiceUnavailable,
+    StoreUnavailable,
 )
 from exif_service.domain.jobs import Job, JobStatus, Operation
 from exif_service.domain.privacy import Preset, StripPlan, parse_keep, parse_preset
@@ -129,7 +133,7 @@ def process_upload(pool: ExifToolPool, key: str, blobs: Blobs, settings: Setting
     if done is None or not finish_job(done, blobs, expected=JobStatus.PROCESSING):
         return None
     if done.status is JobStatus.COMPLETED:
-        blobs.delete(key)
+        blobs.delete_quietly(key)
     elif done.owner_id:
         refund_user(done.owner_id, done.created_at)
     return done
@@ -157,6 +161,8 @@ def _run(
                 done = run_extraction(pool, local, job.uuid, job.owner_id)
             else:
                 done = run_removal(pool, local, job.uuid, job.owner_id, blobs, plan)
+        except StoreUnavailable:
+            raise
         except ServiceError as exc:
             log.info("upload %s failed: %s", job.uuid, exc.message)
             return replace(job, status=JobStatus.FAILED, error=exc.message)

@@ -16,7 +16,9 @@ def client(service: Any) -> Any:
     """A boto3 client for `service` on the configured endpoint and region."""
     settings = get_settings()
     config = Config(
-        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=settings.store_connect_timeout_s,
+        read_timeout=settings.store_read_timeout_s,
+        retries={"max_attempts": settings.store_max_attempts, "mode": "standard"},
         signature_version="s3v4" if service == "s3" else None,
         s3={"addressing_style": "path"} if settings.aws_endpoint_url else None,
     )

@@ -26,6 +26,11 @@ def _bind(model: type[Model], settings: Settings) -> None:
     meta.table_name = settings.table_name(table_key(model))
     meta.region = settings.region
     meta.host = settings.aws_endpoint_url
+    # the same deadlines and attempts as the boto3 clients (store/aws.py); pynamodb counts
+    # retries, botocore counts attempts
+    meta.connect_timeout_seconds = settings.store_connect_timeout_s
+    meta.read_timeout_seconds = settings.store_read_timeout_s
+    meta.max_retry_attempts = max(settings.store_max_attempts - 1, 0)
     # Drop the cached connection to the previous endpoint. Connections are otherwise kept for
     # the life of the process: each one builds a botocore client, which costs ~0.3 s.
     model._connection = None

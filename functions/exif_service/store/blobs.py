@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from exif_service.domain.errors import NotFound
+from exif_service.domain.errors import NotFound, StoreUnavailable
 from exif_service.settings import get_settings
 from exif_service.store.aws import client
+from exif_service.store.faults import translate_faults, translated
+
+log = logging.getLogger(__name__)
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 
 
 class Blobs:
-    """The service's bucket."""
+    """The service's bucket; a transient S3 fault raises `StoreUnavailable`."""
 
     def __init__(self, bucket: str | None = None, s3: Any = None) -> None:
         self.bucket = bucket or get_settings().bucket
@@ -26,12 +30,15 @@ class Blobs:
     def s3(self) -> Any:
         return self._s3 or client("s3")
 
+    @translate_faults
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         self.s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
 
+    @translate_faults
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    @translate_faults
     def get_bytes(self, key: str) -> bytes:
         try:
             body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
@@ -41,6 +48,7 @@ class Blobs:
             raise
         return body
 
+    @translate_faults
     def download_to(self, key: str, path: Path) -> None:
         try:
             self.s3.download_file(self.bucket, key, str(path))
@@ -51,12 +59,19 @@ class Blobs:
 
     def stream(self, key: str, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
         try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            with translated():
+                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _NOT_FOUND:
                 raise NotFound("The file is no longer stored.") from exc
             raise
-        yield from body.iter_chunks(chunk_size)
+        chunks = body.iter_chunks(chunk_size)
+        while True:
+            with translated():
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
 
     def presigned_get(self, key: str, disposition: str, content_type: str, ttl: int) -> str:
         """A short-lived GET URL whose response carries `disposition` and `content_type`."""
@@ -83,16 +98,32 @@ class Blobs:
         )
         return post
 
+    @translate_faults
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
+    def delete_quietly(self, key: str) -> None:
+        """Remove an object written for work that then failed; a fault is logged, not raised
+        (the bucket's lifecycle rules are the backstop)."""
+        try:
+            self.delete(key)
+        except StoreUnavailable:
+            log.warning("could not remove %s, left by failed work", key)
+
     def keys(self, prefix: str) -> Iterator[str]:
         """Every object key under `prefix`."""
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
-        for page in pages:
+        pages = iter(
+            self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        )
+        while True:
+            with translated():
+                page = next(pages, None)
+            if page is None:
+                return
             for item in page.get("Contents", []):
                 yield str(item["Key"])
 
+    @translate_faults
     def ensure_bucket(self) -> None:
         """Create the bucket if missing (local emulator and tests only)."""
         try:

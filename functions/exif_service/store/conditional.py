@@ -11,13 +11,19 @@ from collections.abc import Callable
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
+from exif_service.store.faults import translated
+
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def conditional_write(write: Callable[[], object]) -> bool:
-    """Run `write` (a save, update or delete with a condition); False if the condition failed."""
+    """Run `write` (a save, update or delete with a condition); False if the condition failed.
+
+    A transient fault (throttling, a timeout, no connection) raises `StoreUnavailable`.
+    """
     try:
-        write()
+        with translated():
+            write()
     except (PutError, UpdateError, DeleteError) as exc:
         if exc.cause_response_code == _CONDITION_FAILED:
             return False

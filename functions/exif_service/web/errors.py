@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from exif_service.api.errors import DEFAULT_STATUS_CODES, Surface, route_class_for
+from exif_service.api.errors import (
+    DEFAULT_STATUS_CODES,
+    Surface,
+    retry_headers,
+    route_class_for,
+)
 from exif_service.domain import errors as e
 from exif_service.web.pages import render_page
 
@@ -30,15 +35,19 @@ _TITLES = {
 
 
 def render(status: int, error: e.ServiceError | None, request_id: str) -> Response:
-
-    return render_page(
+    page = render_page(
         "error.html",
         status,
         title=_TITLES.get(status, "Something went wrong"),
         status=status,
-        message=error.message if error is not None and status < 500 else None,
+        # a storage fault's message is written to be shown: it says to try again shortly
+        message=error.message
+        if error is not None and (status < 500 or isinstance(error, e.StoreUnavailable))
+        else None,
         request_id=request_id if status >= 500 else None,
     )
+    page.headers.update(retry_headers(error))
+    return page
 
 
 SURFACE = Surface(name="web", prefixes=("/",), status_table=STATUS, render=render)

@@ -10,13 +10,20 @@ from exif_service.api.errors import (
     DEFAULT_STATUS_CODES,
     Surface,
     default_message,
+    retry_headers,
     route_class_for,
 )
 from exif_service.domain import errors as e
 from exif_service.domain.plans import UPGRADE_URL
 
-# ImageKit reports an expired resource as missing and has no 503.
-STATUS = {**DEFAULT_STATUS_CODES, e.Gone: 404, e.ServiceUnavailable: 500}
+# ImageKit reports an expired resource as missing, and a missing dependency as a 500; a storage
+# fault is a 503 with Retry-After, so a client knows to send the request again later.
+STATUS = {
+    **DEFAULT_STATUS_CODES,
+    e.Gone: 404,
+    e.ServiceUnavailable: 500,
+    e.StoreUnavailable: 503,
+}
 
 _MESSAGES = {
     400: "Your request is missing a parameter or has one that is not valid.",
@@ -28,6 +35,7 @@ _MESSAGES = {
     415: "This kind of file is not supported.",
     429: "You have used up your allowance for today.",
     500: "Something went wrong on our side while handling your request.",
+    503: "The service is briefly unable to reach its storage. Try again in a few seconds.",
 }
 
 _HELP = "The exif-service README lists the ImageKit-compatible endpoints and their parameters."
@@ -45,7 +53,9 @@ def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONRe
         help_text = f"Upgrade your plan at {UPGRADE_URL} for more."
     elif status >= 500:
         help_text = f"If it keeps happening, report request id {request_id}."
-    response = JSONResponse({"message": message, "help": help_text}, status_code=status)
+    response = JSONResponse(
+        {"message": message, "help": help_text}, status_code=status, headers=retry_headers(error)
+    )
     if isinstance(error, e.QuotaExceeded):
         response.headers.update(rate_limit_headers(error.limit))
     return response

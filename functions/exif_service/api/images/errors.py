@@ -8,6 +8,7 @@ from exif_service.api.errors import (
     DEFAULT_STATUS_CODES,
     Surface,
     default_message,
+    retry_headers,
     route_class_for,
 )
 from exif_service.domain import errors as e
@@ -37,7 +38,7 @@ def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONRe
         body["upgradeUrl"] = UPGRADE_URL
     if status >= 500:
         body["requestId"] = request_id
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=retry_headers(error))
 
 
 SURFACE = Surface(

@@ -8,6 +8,7 @@ from exif_service.api.errors import (
     DEFAULT_STATUS_CODES,
     Surface,
     default_message,
+    retry_headers,
     route_class_for,
 )
 from exif_service.domain import errors as e
@@ -23,7 +24,7 @@ def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONRe
         body["requestId"] = request_id
     if isinstance(error, e.PlanRequired | e.QuotaExceeded):
         body["upgradeUrl"] = "/pricing"
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=retry_headers(error))
 
 
 SURFACE = Surface(
