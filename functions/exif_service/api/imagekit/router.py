@@ -7,7 +7,7 @@ it shareable (an <img> tag, a colleague) without the API key, and the owner can 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -18,10 +18,23 @@ from exif_service.api.deps import BlobsDep, PoolDep, SettingsDep
 from exif_service.api.imagekit.deps import KeyOwner, OptionalKeyOwner, UploadFormDep
 from exif_service.api.imagekit.errors import ImageKitRoute
 from exif_service.api.imagekit.schemas import (
+    IMAGEKIT_ERROR_EXAMPLES,
+    ImageKitError,
+    LibraryFile,
+    MetadataObject,
+    PhashDistance,
+    SimilarFile,
+    UploadedFile,
     present_file,
     present_file_with_distance,
     present_metadata,
     present_upload,
+)
+from exif_service.api.openapi import (
+    IMAGEKIT_UPLOAD_BODY,
+    error_responses,
+    file_response,
+    ok_response,
 )
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.library import LibraryEntry
@@ -33,13 +46,24 @@ from exif_service.settings import Settings
 imagekit_router = APIRouter(route_class=ImageKitRoute, tags=["imagekit"])
 
 
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return error_responses(ImageKitError, IMAGEKIT_ERROR_EXAMPLES, codes)
+
+
 def file_url(request: Request, settings: Settings, entry: LibraryEntry) -> str:
     """The shareable address of a library file on this server."""
     base = public_base(request, settings)
     return f"{base}/v1/files/{entry.file_id}/content?token={quote(entry.url_token, safe='')}"
 
 
-@imagekit_router.post("/api/v1/files/upload")
+@imagekit_router.post(
+    "/api/v1/files/upload",
+    openapi_extra=IMAGEKIT_UPLOAD_BODY,
+    responses={
+        **ok_response(UploadedFile, "The stored file"),
+        **_errors(400, 401, 403, 413, 415, 429, 500, 503),
+    },
+)
 def upload(
     request: Request,
     owner: KeyOwner,
@@ -55,7 +79,13 @@ def upload(
     return JSONResponse(present_upload(entry, url, reading, form.response_fields))
 
 
-@imagekit_router.get("/v1/files")
+@imagekit_router.get(
+    "/v1/files",
+    responses={
+        **ok_response(list[LibraryFile], "The caller's files"),
+        **_errors(400, 401, 403, 500, 503),
+    },
+)
 def list_files(
     request: Request,
     owner: KeyOwner,
@@ -72,7 +102,10 @@ def list_files(
     return JSONResponse([present_file(e, file_url(request, settings, e)) for e in entries])
 
 
-@imagekit_router.get("/v1/files/{file_id}/details")
+@imagekit_router.get(
+    "/v1/files/{file_id}/details",
+    responses={**ok_response(LibraryFile, "The file"), **_errors(401, 403, 404, 500, 503)},
+)
 def file_details(
     file_id: str, request: Request, owner: KeyOwner, settings: SettingsDep
 ) -> JSONResponse:
@@ -80,13 +113,24 @@ def file_details(
     return JSONResponse(present_file(entry, file_url(request, settings, entry)))
 
 
-@imagekit_router.delete("/v1/files/{file_id}", status_code=204)
+@imagekit_router.delete(
+    "/v1/files/{file_id}",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Deleted"}, **_errors(401, 403, 404, 500, 503)},
+)
 def delete_file(file_id: str, owner: KeyOwner, blobs: BlobsDep) -> Response:
     library.delete_file(owner.user_id, file_id, blobs)
     return Response(status_code=204)
 
 
-@imagekit_router.get("/v1/files/{file_id}/metadata")
+@imagekit_router.get(
+    "/v1/files/{file_id}/metadata",
+    responses={
+        **ok_response(MetadataObject, "The file's metadata object"),
+        **_errors(401, 403, 404, 415, 429, 500, 503),
+    },
+)
 def file_metadata(file_id: str, owner: KeyOwner, blobs: BlobsDep, pool: PoolDep) -> JSONResponse:
     """The metadata object of one of the caller's files."""
     library.file_details(owner.user_id, file_id)  # a missing file costs no quota
@@ -95,7 +139,13 @@ def file_metadata(file_id: str, owner: KeyOwner, blobs: BlobsDep, pool: PoolDep)
     return JSONResponse(present_metadata(reading))
 
 
-@imagekit_router.get("/v1/metadata")
+@imagekit_router.get(
+    "/v1/metadata",
+    responses={
+        **ok_response(MetadataObject, "The metadata object of the file at `url`"),
+        **_errors(400, 401, 403, 404, 413, 415, 429, 500, 503),
+    },
+)
 def url_metadata(owner: KeyOwner, blobs: BlobsDep, pool: PoolDep, url: str = "") -> JSONResponse:
     """The metadata object of a URL: a library file of the caller's, or any public URL."""
     if not url.strip():
@@ -105,7 +155,14 @@ def url_metadata(owner: KeyOwner, blobs: BlobsDep, pool: PoolDep, url: str = "")
     return JSONResponse(present_metadata(reading))
 
 
-@imagekit_router.get("/v1/files/{file_id}/content")
+@imagekit_router.get(
+    "/v1/files/{file_id}/content",
+    response_class=Response,
+    responses={
+        **file_response("The stored file", redirect=302),
+        **_errors(401, 403, 404, 500, 503),
+    },
+)
 def file_content(
     file_id: str,
     owner: OptionalKeyOwner,
@@ -137,7 +194,13 @@ def _safe_inline(mime: str) -> bool:
     return mime.startswith(("image/", "video/", "audio/")) and "svg" not in mime
 
 
-@imagekit_router.get("/v1/phash-distance")
+@imagekit_router.get(
+    "/v1/phash-distance",
+    responses={
+        **ok_response(PhashDistance, "The distance (0: the same picture)"),
+        **_errors(400, 401, 403, 404, 500, 503),
+    },
+)
 def phash_distance(owner: KeyOwner, a: str = "", b: str = "") -> JSONResponse:
     """Hamming distance between two pHashes, each given as 16 hex digits or a file id."""
     if not a or not b:
@@ -146,7 +209,13 @@ def phash_distance(owner: KeyOwner, a: str = "", b: str = "") -> JSONResponse:
     return JSONResponse({"a": hash_a, "b": hash_b, "distance": distance})
 
 
-@imagekit_router.get("/v1/files/{file_id}/similar")
+@imagekit_router.get(
+    "/v1/files/{file_id}/similar",
+    responses={
+        **ok_response(list[SimilarFile], "Nearest first"),
+        **_errors(400, 401, 403, 404, 500, 503),
+    },
+)
 def similar_files(
     file_id: str,
     request: Request,

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from exif_service.domain.library import LibraryEntry, MediaReading
 from exif_service.domain.metadata import NumericTag
 
@@ -330,3 +332,235 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return None
     return value
+
+
+# ---------------------------------------------------------------- wire models for the OpenAPI
+# document (the presenters above build the bodies; these describe them, with examples trimmed
+# from real answers of this service)
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ImageKitError(_Doc):
+    """Every error of this surface."""
+
+    message: str
+    help: str
+
+
+IMAGEKIT_ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {
+        "message": "Missing fileName parameter for upload.",
+        "help": "The exif-service README lists the ImageKit-compatible endpoints and their "
+        "parameters.",
+    },
+    401: {
+        "message": "Invalid API key",
+        "help": "The exif-service README lists the ImageKit-compatible endpoints and their "
+        "parameters.",
+    },
+    403: {
+        "message": "API access requires the Pro plan. Upgrade your plan to use API keys.",
+        "help": "Upgrade your plan at /pricing for more.",
+    },
+    404: {
+        "message": "The requested file does not exist.",
+        "help": "The exif-service README lists the ImageKit-compatible endpoints and their "
+        "parameters.",
+    },
+    429: {
+        "message": "Daily limit of 300 images reached. Upgrade your plan for more.",
+        "help": "Upgrade your plan at /pricing for more.",
+    },
+}
+
+
+class ExifSections(_Doc):
+    """EXIF values as the file stores them (numbers stay numbers), by directory."""
+
+    image: dict[str, Any]
+    thumbnail: dict[str, Any]
+    exif: dict[str, Any]
+    gps: dict[str, Any]
+    interoperability: dict[str, Any]
+    makernote: dict[str, Any]
+
+
+class MetadataObject(_Doc):
+    """A file's metadata object; videos add duration, bitRate and their codecs."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "height": 240,
+                    "width": 320,
+                    "size": 16324,
+                    "format": "jpg",
+                    "hasColorProfile": True,
+                    "quality": 90,
+                    "density": 72,
+                    "hasTransparency": False,
+                    "pHash": "91966c686e952fc9",
+                    "exif": {
+                        "image": {"Make": "Canon", "Model": "Canon EOS R5", "Orientation": 6},
+                        "thumbnail": {"Compression": 6, "ThumbnailLength": 1906},
+                        "exif": {"ExposureTime": 0.001, "FNumber": 2.8, "ISO": 100},
+                        "gps": {
+                            "GPSLatitudeRef": "N",
+                            "GPSLatitude": [48, 51, 23.76],
+                            "GPSLongitudeRef": "E",
+                            "GPSLongitude": [2, 21, 7.92],
+                        },
+                        "interoperability": {},
+                        "makernote": {},
+                    },
+                }
+            ]
+        },
+    )
+
+    height: int
+    width: int
+    size: int
+    format: str
+    has_color_profile: bool = Field(alias="hasColorProfile")
+    quality: int
+    density: int
+    has_transparency: bool = Field(alias="hasTransparency")
+    p_hash: str | None = Field(alias="pHash")
+    exif: ExifSections
+    duration: int | None = None
+    bit_rate: int | None = Field(default=None, alias="bitRate")
+    video_codec: str | None = Field(default=None, alias="videoCodec")
+    audio_codec: str | None = Field(default=None, alias="audioCodec")
+
+
+class VersionInfo(_Doc):
+    id: str
+    name: str
+
+
+_FILE_ID = "f569e893eb3bc43554476c53"
+_FILE_URL = f"https://api.example.com/v1/files/{_FILE_ID}/content?token=W2fS49BCrFXnwwGZ-JqItFb-"
+
+
+class UploadedFile(_Doc):
+    """POST /api/v1/files/upload; `responseFields` adds metadata and the other fields."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "fileId": _FILE_ID,
+                    "name": "photo_6fn9l9rm.jpg",
+                    "filePath": "/photo_6fn9l9rm.jpg",
+                    "url": _FILE_URL,
+                    "thumbnailUrl": _FILE_URL,
+                    "size": 16324,
+                    "height": 240,
+                    "width": 320,
+                    "fileType": "image",
+                    "tags": ["a", "b"],
+                    "AITags": None,
+                    "versionInfo": {"id": _FILE_ID, "name": "Version 1"},
+                }
+            ]
+        },
+    )
+
+    file_id: str = Field(alias="fileId")
+    name: str
+    file_path: str = Field(alias="filePath")
+    url: str
+    thumbnail_url: str = Field(alias="thumbnailUrl")
+    size: int
+    height: int | None
+    width: int | None
+    file_type: str = Field(alias="fileType")
+    tags: list[str] | None
+    ai_tags: None = Field(alias="AITags")
+    version_info: VersionInfo = Field(alias="versionInfo")
+    metadata: MetadataObject | None = None
+    embedded_metadata: dict[str, Any] | None = Field(default=None, alias="embeddedMetadata")
+
+
+class LibraryFile(_Doc):
+    """A file of the caller's media library."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "file",
+                    "fileId": _FILE_ID,
+                    "name": "photo_6fn9l9rm.jpg",
+                    "filePath": "/photo_6fn9l9rm.jpg",
+                    "url": _FILE_URL,
+                    "thumbnail": _FILE_URL,
+                    "fileType": "image",
+                    "mime": "image/jpeg",
+                    "size": 16324,
+                    "height": 240,
+                    "width": 320,
+                    "hasAlpha": False,
+                    "tags": ["a", "b"],
+                    "AITags": None,
+                    "customCoordinates": None,
+                    "customMetadata": {},
+                    "isPrivateFile": False,
+                    "isPublished": True,
+                    "versionInfo": {"id": _FILE_ID, "name": "Version 1"},
+                    "createdAt": "2026-11-28T23:53:47.737Z",
+                    "updatedAt": "2026-11-28T23:53:47.737Z",
+                }
+            ]
+        },
+    )
+
+    type: str
+    file_id: str = Field(alias="fileId")
+    name: str
+    file_path: str = Field(alias="filePath")
+    url: str
+    thumbnail: str
+    file_type: str = Field(alias="fileType")
+    mime: str
+    size: int
+    height: int | None
+    width: int | None
+    has_alpha: bool = Field(alias="hasAlpha")
+    tags: list[str] | None
+    ai_tags: None = Field(alias="AITags")
+    custom_coordinates: None = Field(alias="customCoordinates")
+    custom_metadata: dict[str, Any] = Field(alias="customMetadata")
+    is_private_file: bool = Field(alias="isPrivateFile")
+    is_published: bool = Field(alias="isPublished")
+    version_info: VersionInfo = Field(alias="versionInfo")
+    created_at: str = Field(alias="createdAt")
+    updated_at: str = Field(alias="updatedAt")
+
+
+class SimilarFile(LibraryFile):
+    p_hash: str = Field(alias="pHash")
+    p_hash_distance: int = Field(alias="pHashDistance")
+
+
+class PhashDistance(_Doc):
+    """Two pHashes (16 hex digits) and their Hamming distance."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [{"a": "91966c686e952fc9", "b": "f0f0f0f0f0f0f0f0", "distance": 34}]
+        },
+    )
+
+    a: str
+    b: str
+    distance: int

@@ -10,11 +10,23 @@ from pydantic import BaseModel, ConfigDict
 
 from exif_service.api.images.deps import ImagesAccount, SessionAccount
 from exif_service.api.images.errors import ImagesRoute
-from exif_service.api.images.schemas import iso
+from exif_service.api.images.schemas import (
+    IMAGES_ERROR_EXAMPLES,
+    CreatedKey,
+    Done,
+    ImagesError,
+    KeyList,
+    iso,
+)
+from exif_service.api.openapi import error_responses, ok_response
 from exif_service.domain.accounts import ApiKeyInfo
 from exif_service.services import accounts
 
 keys_router = APIRouter(route_class=ImagesRoute, tags=["keys"])
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return error_responses(ImagesError, IMAGES_ERROR_EXAMPLES, codes)
 
 
 class NewKey(BaseModel):
@@ -33,13 +45,22 @@ def present_key(info: ApiKeyInfo) -> dict[str, Any]:
     }
 
 
-@keys_router.get("/api/keys")
+@keys_router.get(
+    "/api/keys",
+    responses={**ok_response(KeyList, "The caller's keys"), **_errors(401, 403, 500, 503)},
+)
 def list_keys(account: ImagesAccount) -> JSONResponse:
     """The caller's keys, masked, newest first."""
     return JSONResponse({"ok": True, "keys": [present_key(k) for k in accounts.list_keys(account)]})
 
 
-@keys_router.post("/api/keys")
+@keys_router.post(
+    "/api/keys",
+    responses={
+        **ok_response(CreatedKey, "The new key, shown this once"),
+        **_errors(400, 401, 403, 500, 503),
+    },
+)
 def create_key(
     account: SessionAccount, body: Annotated[NewKey | None, Body()] = None
 ) -> JSONResponse:
@@ -48,7 +69,10 @@ def create_key(
     return JSONResponse({"ok": True, "key": raw, "apiKey": present_key(info)})
 
 
-@keys_router.delete("/api/keys/{key_id}")
+@keys_router.delete(
+    "/api/keys/{key_id}",
+    responses={**ok_response(Done, "Revoked"), **_errors(401, 403, 404, 500, 503)},
+)
 def revoke_key(key_id: str, account: SessionAccount) -> JSONResponse:
     """Revoke one of the caller's keys; any other id is 404."""
     accounts.revoke_key(account, key_id)

@@ -11,15 +11,24 @@ from fastapi.responses import JSONResponse
 
 from exif_service.api.delivery import public_base
 from exif_service.api.deps import BlobsDep, SettingsDep
+from exif_service.api.openapi import UPLOAD_GRANT_BODY, error_responses, ok_response
 from exif_service.api.v1.deps import KeyOwner, UploadFields
 from exif_service.api.v1.errors import V1Route
+from exif_service.api.v1.schemas import V1_ERROR_EXAMPLES, UploadGrant, V1Error
 from exif_service.domain.privacy import strip_plan
 from exif_service.services.uploads import start_upload
 
 uploads_router = APIRouter(route_class=V1Route, tags=["v1"])
 
 
-@uploads_router.post("/api/v1/uploads")
+@uploads_router.post(
+    "/api/v1/uploads",
+    openapi_extra=UPLOAD_GRANT_BODY,
+    responses={
+        **ok_response(UploadGrant, "Where to send the file, and where to follow its job"),
+        **error_responses(V1Error, V1_ERROR_EXAMPLES, (400, 401, 403, 413, 429, 500, 503)),
+    },
+)
 def create_upload(
     request: Request,
     owner: KeyOwner,
