@@ -1,0 +1,94 @@
+"""Each Lambda imports only what it serves: a handler module loaded in a fresh interpreter, as
+Lambda's init phase loads it, leaves none of the modules it has no use for in `sys.modules`.
+
+What a module costs at import is paid by every cold start of the function (bench/cold_start.py
+shows the times): the X-Ray SDK alone is about a third of a second, Jinja2 and Stripe less, but
+the extract function needs none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HANDLERS = Path(__file__).resolve().parents[2] / "functions" / "exif_service" / "handlers"
+
+XRAY = ("aws_xray_sdk",)
+PAGES = ("jinja2", "exif_service.web")
+STRIPE = ("stripe", "exif_service.services.billing")
+
+# handler module -> module name prefixes it must not load (with tracing off)
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "extract": XRAY + PAGES + STRIPE,
+    "remove": XRAY + PAGES + STRIPE,
+    "download": XRAY + PAGES + STRIPE,
+    "uploads": XRAY + PAGES + STRIPE,
+    "imagekit": XRAY + PAGES + STRIPE,
+    "s3_processor": XRAY + PAGES + STRIPE,
+    "feedback": XRAY + PAGES + STRIPE,
+    "usage_job": XRAY + PAGES + STRIPE,
+    "purge_job": XRAY + PAGES + STRIPE,
+    # the images API answers the history and admin tables as HTML fragments (Jinja2)
+    "images": XRAY + STRIPE,
+    "admin": XRAY + STRIPE,
+    "keys": XRAY + STRIPE,
+    "web": XRAY + STRIPE,
+    "billing": XRAY,
+}
+
+_PROBE = """
+import json, sys
+import exif_service.handlers.{module}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _loaded(module: str, **env: str) -> list[str]:
+    """The modules a fresh interpreter holds after importing one handler module."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    clean.pop("LAMBDA_TASK_ROOT", None)
+    clean.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            **env,
+        }
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
+        [sys.executable, "-c", _PROBE.format(module=module)],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return modules
+
+
+def _matching(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes)]
+
+
+def test_every_handler_module_is_listed() -> None:
+    found = {p.stem for p in HANDLERS.glob("*.py")} - {"__init__", "http"}
+    assert found == set(FORBIDDEN)
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_handler_loads_none_of_the_modules_it_has_no_use_for(module: str) -> None:
+    assert _matching(_loaded(module), FORBIDDEN[module]) == []
+
+
+def test_tracing_on_in_lambda_loads_the_xray_sdk_and_turned_off_does_not() -> None:
+    on = _loaded("purge_job", LAMBDA_TASK_ROOT="/var/task")
+    assert _matching(on, XRAY)
+    off = _loaded("purge_job", LAMBDA_TASK_ROOT="/var/task", POWERTOOLS_TRACE_DISABLED="true")
+    assert _matching(off, XRAY) == []
