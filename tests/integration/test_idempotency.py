@@ -7,6 +7,7 @@ import base64
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +18,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from PIL import Image
 from tests.conftest import KeyedUser, make_user
+from tests.support.faults import FaultProxy
 from tests.support.media import exiftool, make_photo
 
 from exif_service.domain.idempotency import KEEP_SECONDS
 from exif_service.services.quota import used_today
-from exif_service.settings import Settings
+from exif_service.settings import Settings, get_settings
 from exif_service.store.accounts import get_user, list_api_keys
 from exif_service.store.blobs import Blobs
 
@@ -378,3 +380,80 @@ def test_without_the_header_nothing_is_kept(
         assert r.status_code == 200
     assert used(pro_user) == 2
     assert list(IdempotencyItem.scan()) == []
+
+
+# --- with the store failing: faults injected by a proxy in front of moto's server
+
+
+@pytest.fixture
+def faulty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _isolated_env: None
+) -> Iterator[tuple[FaultProxy, TestClient]]:
+    """The local app talking to moto's server through the fault-injecting proxy."""
+    from moto.server import ThreadedMotoServer
+
+    from exif_service.local.app import create_local_app
+    from exif_service.local.emulator import make_item_writes_atomic, prepare_store
+    from exif_service.store.aws import reset_clients
+    from exif_service.store.bind import bind_models
+
+    make_item_writes_atomic()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        with FaultProxy(f"http://{host}:{port}") as proxy:
+            monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+            monkeypatch.setenv("EXIF_SERVICE_STORE_READ_TIMEOUT_S", "1")
+            monkeypatch.setenv("EXIF_SERVICE_RUN_SCHEDULES", "false")
+            get_settings.cache_clear()
+            reset_clients()
+            bind_models(get_settings(), force=True)
+            prepare_store(get_settings())
+            yield proxy, TestClient(create_local_app())
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+        reset_clients()
+
+
+def test_a_5xx_is_not_kept_so_the_retry_runs_and_is_charged_once(
+    faulty: tuple[FaultProxy, TestClient], photo: Path
+) -> None:
+    proxy, client = faulty
+    user = make_user("faults@example.com", "pro")
+    headers = {"X-API-Key": user.key, "Idempotency-Key": fresh_key()}
+    proxy.fail_s3("PUT", "results/")  # the cleaned copy cannot be stored
+    failed = client.post(
+        "/api/v1/remove", headers=headers, files={"file": ("p.jpg", photo.read_bytes())}
+    )
+    assert failed.status_code == 503
+    assert used(user) == 0  # given back
+    proxy.clear()
+    retried = client.post(
+        "/api/v1/remove", headers=headers, files={"file": ("p.jpg", photo.read_bytes())}
+    )
+    assert retried.status_code == 200, retried.text
+    assert REPLAYED not in retried.headers
+    assert used(user) == 1
+    again = client.post(
+        "/api/v1/remove", headers=headers, files={"file": ("p.jpg", photo.read_bytes())}
+    )
+    assert again.content == retried.content and again.headers[REPLAYED] == "true"
+    assert used(user) == 1
+
+
+def test_when_the_key_cannot_be_recorded_nothing_runs(
+    faulty: tuple[FaultProxy, TestClient], photo: Path
+) -> None:
+    proxy, client = faulty
+    user = make_user("faults2@example.com", "pro")
+    proxy.fail_dynamodb("PutItem", get_settings().table_name("idempotency"))
+    r = client.post(
+        "/api/v1/extract",
+        headers={"X-API-Key": user.key, "Idempotency-Key": fresh_key()},
+        files={"file": ("p.jpg", photo.read_bytes())},
+    )
+    assert r.status_code == 503
+    assert r.json()["success"] is False and "Throttling" not in r.text
+    assert used(user) == 0
