@@ -65,11 +65,13 @@ class Settings(BaseSettings):
     # botocore's and pynamodb's clients wait this long for a connection and for each read, and
     # make this many attempts in all (standard retry mode, backing off between them).
     store_connect_timeout_s: int = 2
-    store_read_timeout_s: int = 5
+    store_read_timeout_s: int = 3
     store_max_attempts: int = 3
     store_retry_after_s: int = 5
-    # a refund that hits a fault is tried this many times more before it is logged as lost
+    # a refund that hits a fault is tried this many times more, none started after the budget,
+    # before it is logged as lost (the request must still answer inside the Lambda's timeout)
     refund_retries: int = 3
+    refund_budget_s: float = 8.0
 
     # plans
     free_daily_limit: int = 5

@@ -75,15 +75,17 @@ def _give_back(subject: str, day: str, units: int) -> None:
     The work failed, often for the same storage fault, so the refund backs off a little longer
     than the client's own retries before giving up.
     """
-    retries = get_settings().refund_retries
-    for attempt in range(retries + 1):
+    settings = get_settings()
+    deadline = time.monotonic() + settings.refund_budget_s
+    for attempt in range(settings.refund_retries + 1):
         try:
             usage.give_back(subject, day, units)
             return
         except StoreUnavailable:
-            if attempt == retries:
+            pause = 0.2 * 2**attempt
+            if attempt == settings.refund_retries or time.monotonic() + pause > deadline:
                 break
-            time.sleep(0.2 * 2**attempt)
+            time.sleep(pause)
     log.error(
         "could not refund %d unit(s) to %s for %s: the store stayed unavailable",
         units,
