@@ -199,3 +199,47 @@ def test_the_public_viewer_counts_down_the_addresss_own_limit(
     assert r.status_code == 429
     assert_daily_headers(r, PER_ADDRESS_LIMIT, 0)
     assert int(r.headers["Retry-After"]) >= 1
+
+
+def test_v1_privacy_and_a_batch_count_down_by_what_they_charge(
+    client: TestClient, pro_user: KeyedUser, photo: Path
+) -> None:
+    r = client.post(
+        "/api/v1/privacy",
+        headers={"X-API-Key": pro_user.key},
+        files={"file": ("photo.jpg", photo.read_bytes())},
+    )
+    assert r.status_code == 200, r.text
+    assert_daily_headers(r, PRO_LIMIT, 2)
+    r = client.post(
+        "/api/v1/extract/batch",
+        headers={"X-API-Key": pro_user.key},
+        files=[("file", (f"p{i}.jpg", photo.read_bytes())) for i in range(2)],
+    )
+    assert r.status_code == 200, r.text
+    assert_daily_headers(r, PRO_LIMIT, 0)
+    assert used(pro_user) == PRO_LIMIT
+
+
+def test_a_batch_with_a_failed_input_counts_it_as_given_back(
+    client: TestClient, pro_user: KeyedUser, photo: Path
+) -> None:
+    r = client.post(
+        "/api/v1/extract/batch",
+        headers={"X-API-Key": pro_user.key},
+        files=[("file", ("p.jpg", photo.read_bytes())), ("file", ("n.txt", b"no image"))],
+    )
+    assert r.status_code == 200, r.text
+    assert [item["success"] for item in r.json()["results"]] == [True, False]
+    assert_daily_headers(r, PRO_LIMIT, 2)
+    assert used(pro_user) == 1
+
+
+def test_the_public_privacy_report_counts_the_same_address_allowance(
+    client: TestClient, photo: Path, aws: Settings
+) -> None:
+    r = client.post("/api/images/view-exif", files={"file": ("photo.jpg", photo.read_bytes())})
+    assert_daily_headers(r, PER_ADDRESS_LIMIT, 1)
+    r = client.post("/api/images/privacy-report", files={"file": ("photo.jpg", photo.read_bytes())})
+    assert r.status_code == 200, r.text
+    assert_daily_headers(r, PER_ADDRESS_LIMIT, 0)
