@@ -37,10 +37,12 @@ def _die_with_parent() -> None:
 
 
 def _watch_stdin(stop: threading.Event) -> None:
+    # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader holds its lock,
+    # and the interpreter aborts when it finds that lock taken at exit
     try:
-        while sys.stdin.buffer.read(4096):
+        while os.read(0, 4096):
             pass
-    except (OSError, ValueError):
+    except OSError:
         pass
     stop.set()
 
