@@ -457,3 +457,31 @@ def test_when_the_key_cannot_be_recorded_nothing_runs(
     assert r.status_code == 503
     assert r.json()["success"] is False and "Throttling" not in r.text
     assert used(user) == 0
+
+
+def test_through_the_lambda_handler_the_retry_is_replayed_and_charged_once(
+    aws: Settings, pro_user: KeyedUser
+) -> None:
+    from tests.conftest import load_event
+    from tests.support.lambdas import LambdaContext
+
+    from exif_service.handlers.images import handler
+
+    def event() -> dict[str, Any]:
+        loaded = load_event("images_strip_exif.json")
+        loaded["headers"]["authorization"] = f"Bearer {pro_user.key}"
+        loaded["headers"]["idempotency-key"] = "lambda-retry-1"
+        return loaded
+
+    first = handler(event(), LambdaContext())
+    assert first["statusCode"] == 200, first["body"][:200]
+    first_headers = {k.lower(): v for k, v in first["headers"].items()}
+    assert first_headers["x-ratelimit-remaining"] == str(
+        int(first_headers["x-ratelimit-limit"]) - 1
+    )
+    again = handler(event(), LambdaContext())
+    headers = {k.lower(): v for k, v in again["headers"].items()}
+    assert again["statusCode"] == 200
+    assert headers["idempotent-replayed"] == "true"
+    assert again["body"] == first["body"] and again["isBase64Encoded"] is True
+    assert used(pro_user) == 1
