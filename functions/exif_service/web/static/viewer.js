@@ -49,6 +49,14 @@ const CATEGORIES = {
   history: "History",
   embedded: "Embedded images",
   "free-text": "Free text",
+  provenance: "Content Credentials",
+};
+
+// What each validation state means to a person reading the card.
+const VALIDATION = {
+  valid: "Valid: intact, and signed by a certificate this server trusts.",
+  untrusted: "Intact, but signed by a certificate this server does not know.",
+  invalid: "Invalid: the file was changed after it was signed, or the record is damaged.",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -85,7 +93,14 @@ function mapLink(point) {
   });
 }
 
-function renderGroups(entries, point) {
+function placeName(place) {
+  if (!place || !place.city) return "";
+  const name = [place.city, place.region, place.country].filter(Boolean).join(", ");
+  const km = Number(place.distanceKm);
+  return Number.isFinite(km) ? `${km.toFixed(1)} km from ${name}` : `near ${name}`;
+}
+
+function renderGroups(entries, point, place) {
   const byName = new Map();
   for (const [key, value] of entries) {
     const name = bareName(key);
@@ -100,6 +115,9 @@ function renderGroups(entries, point) {
         el("dt", { text: "Coordinates" }),
         el("dd", { className: "coords" }, `${point.lat.toFixed(6)}, ${point.lng.toFixed(6)} `, mapLink(point)),
       );
+      if (placeName(place)) {
+        list.append(el("dt", { text: "Place" }), el("dd", { className: "place", text: placeName(place) }));
+      }
     }
     for (const tag of group.tags) {
       if (!byName.has(tag)) continue;
@@ -111,6 +129,40 @@ function renderGroups(entries, point) {
     card.append(list.childElementCount ? list : el("p", { className: "muted", text: "Nothing recorded." }));
     container.append(card);
   }
+}
+
+function aiText(provenance) {
+  if (provenance.aiGenerated === true) return "Yes: made or changed by a generative or algorithmic model";
+  if (provenance.aiGenerated === false) return "No: recorded from the world (a camera or a scan)";
+  return "Not stated";
+}
+
+function renderCredentials(provenance) {
+  const card = $("credentials");
+  const list = $("credentials-list");
+  const info = provenance && typeof provenance === "object" ? provenance : {};
+  const cc = info.contentCredentials && typeof info.contentCredentials === "object" ? info.contentCredentials : null;
+  list.replaceChildren();
+  card.dataset.validation = cc ? String(cc.validation) : "none";
+  const row = (term, value) => {
+    if (value) list.append(el("dt", { text: term }), el("dd", { text: String(value) }));
+  };
+  if (cc) {
+    $("credentials-summary").textContent = VALIDATION[cc.validation] || String(cc.validation);
+    row("Signed by", cc.signer || "Unknown signer");
+    row("Made with", cc.claimGenerator);
+    row("Signed at", cc.signedAt);
+    row("AI-generated", aiText(info));
+    const tools = (Array.isArray(cc.actions) ? cc.actions : []).map((a) => a.softwareAgent).filter(Boolean);
+    row("Tools", [...new Set(tools)].join(", "));
+    row("Validation", cc.validation);
+    const errors = Array.isArray(cc.validationErrors) ? cc.validationErrors : [];
+    row("Problems", errors.join(", "));
+  } else {
+    $("credentials-summary").textContent = "This file carries no Content Credentials.";
+    if (info.aiGenerated !== null && info.aiGenerated !== undefined) row("AI-generated", `${aiText(info)} (IPTC label)`);
+  }
+  list.hidden = list.childElementCount === 0;
 }
 
 function privacyPending() {
@@ -218,7 +270,8 @@ function render(name, data) {
   const entries = Object.entries(metadata);
   const point = coordinates(metadata, data.gps);
   $("result-name").textContent = name;
-  renderGroups(entries, point);
+  renderGroups(entries, point, data.place);
+  renderCredentials(data.provenance);
   renderTable(entries);
   $("result").hidden = false;
   $("summary-heading").focus({ preventScroll: false });
@@ -252,7 +305,10 @@ async function readFile(file) {
   const form = new FormData();
   form.append("file", file, file.name);
   const bar = waiting("Uploading…");
-  const answer = await upload("/api/images/view-exif", form, { onProgress: bar.update, expectFile: false });
+  const answer = await upload("/api/images/view-exif?geolocation=true", form, {
+    onProgress: bar.update,
+    expectFile: false,
+  });
   if (!answer.ok || !answer.data) {
     sayError(status, answer.status, answer.data);
     return;
@@ -280,7 +336,7 @@ async function readUrl(url) {
   $("url-input").removeAttribute("aria-invalid");
   const bar = waiting("Fetching the photo…");
   bar.update(null);
-  const answer = await api("/api/images/view-exif", { method: "POST", json: { url: parsed.href } });
+  const answer = await api("/api/images/view-exif?geolocation=true", { method: "POST", json: { url: parsed.href } });
   if (!answer.ok || !answer.data) {
     sayError(status, answer.status, answer.data);
     return;
