@@ -90,3 +90,15 @@ def test_bundled_perl_runs_the_layer_exiftool_from_the_layer_libraries(
         env=env,
     )
     assert json.loads(report.stdout)[0]["EXIF:Model"] == "Canon EOS R5"
+
+
+def test_layer_carries_the_geolocation_database_and_names_a_place(layer: Path) -> None:
+    database = layer / "exiftool" / "lib" / "Image" / "ExifTool" / "Geolocation.dat"
+    assert database.stat().st_size > 1_000_000  # the cities of the world, not a stub
+    found = subprocess.run(
+        ["perl", str(layer / "exiftool" / "exiftool"), "-j", "-api", "geolocation=43.4633,11.8796"],
+        check=True,
+        capture_output=True,
+    )
+    place = json.loads(found.stdout)[0]
+    assert (place["GeolocationCity"], place["GeolocationCountry"]) == ("Arezzo", "Italy")
