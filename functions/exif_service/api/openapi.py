@@ -215,6 +215,11 @@ STRIPE_WEBHOOK_BODY: dict[str, Any] = {
 OPTIONAL_SESSION: dict[str, Any] = {"security": [{}, {"session": []}]}
 PUBLIC: dict[str, Any] = {"security": [{}]}
 
+_RETRY_AFTER: dict[str, Any] = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer"},
+}
+
 _STATUS_TEXT = {
     400: "A parameter is missing or not valid.",
     401: "No valid key (or session) was sent.",
@@ -242,6 +247,22 @@ def error_responses(
             entry["content"] = {"application/json": {"example": examples[code]}}
         out[code] = entry
     return out
+
+
+def throttled_response(model: type[BaseModel], message: str) -> dict[int | str, Any]:
+    """The 429 of an endpoint throttled per account or address (sign-in, sign-up, feedback)."""
+    return {
+        429: {
+            "model": model,
+            "description": "Too many attempts from this account or address for now.",
+            "headers": {"Retry-After": _RETRY_AFTER},
+            "content": {
+                "application/json": {
+                    "example": {"ok": False, "error": "too_many_attempts", "message": message}
+                }
+            },
+        }
+    }
 
 
 def ok_response(model: Any, description: str, example: Any = None) -> dict[int | str, Any]:
@@ -456,7 +477,10 @@ def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
             if method == "post" and path in IDEMPOTENT_POSTS:
                 _add_header_parameter(operation, IDEMPOTENCY_HEADER)
             responses = operation.get("responses", {})
-            if "429" in responses:
+            if "503" in responses:
+                responses["503"].setdefault("headers", {}).setdefault("Retry-After", _RETRY_AFTER)
+            # a 429 that names its own Retry-After is a throttle, not the daily quota
+            if "429" in responses and "Retry-After" not in responses["429"].get("headers", {}):
                 for code, response in responses.items():
                     if code.startswith("2") or code == "429":
                         headers = response.setdefault("headers", {})

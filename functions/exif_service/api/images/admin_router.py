@@ -34,9 +34,12 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 @admin_router.get(
     "/api/admin/files",
-    response_class=HTMLResponse,
+    response_class=Response,
     responses={
-        200: {"description": "An HTML table of the files"},
+        200: {
+            "description": "An HTML table of the files",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
         **_errors(400, 401, 403, 500, 503),
     },
 )

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exif_service.api.images.deps import SessionAccount, client_ip
 from exif_service.api.images.errors import ImagesRoute
-from exif_service.api.images.schemas import iso
+from exif_service.api.images.schemas import (
+    IMAGES_ERROR_EXAMPLES,
+    Done,
+    ImagesError,
+    SessionOrNull,
+    SignedIn,
+    iso,
+)
 from exif_service.api.images.session import (
     clear_session_cookie,
     require_same_origin,
@@ -20,10 +27,18 @@ from exif_service.api.images.session import (
     set_session_cookie,
 )
 from exif_service.api.images.throttled import too_many_attempts
+from exif_service.api.openapi import (
+    OPTIONAL_SESSION,
+    PUBLIC,
+    error_responses,
+    ok_response,
+    throttled_response,
+)
 from exif_service.domain.accounts import Account
 from exif_service.domain.errors import TooManyAttempts
 from exif_service.services import accounts
-from exif_service.services.accounts import SignedIn
+from exif_service.services.accounts import SignedIn as SignedInAccount
+from exif_service.services.throttle import SIGN_IN_LOCKED, SIGN_UPS
 
 auth_router = APIRouter(route_class=ImagesRoute, tags=["auth"])
 
@@ -56,7 +71,7 @@ def present_user(account: Account) -> dict[str, Any]:
     }
 
 
-def _signed_in(request: Request, signed: SignedIn) -> JSONResponse:
+def _signed_in(request: Request, signed: SignedInAccount) -> JSONResponse:
     body = {
         "ok": True,
         "user": present_user(signed.account),
@@ -67,7 +82,22 @@ def _signed_in(request: Request, signed: SignedIn) -> JSONResponse:
     return response
 
 
-@auth_router.post("/api/auth/sign-up/email")
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return error_responses(ImagesError, IMAGES_ERROR_EXAMPLES, codes)
+
+
+_SIGNED_IN = ok_response(SignedIn, "Signed in: the session cookie is set")
+
+
+@auth_router.post(
+    "/api/auth/sign-up/email",
+    openapi_extra=PUBLIC,
+    responses={
+        **_SIGNED_IN,
+        **_errors(400, 403, 500, 503),
+        **throttled_response(ImagesError, SIGN_UPS),
+    },
+)
 def sign_up(request: Request, body: Credentials) -> JSONResponse:
     """Create a free account and sign it in (sets the session cookie); 429 with Retry-After
     past the sign-ups allowed from one address."""
@@ -79,7 +109,15 @@ def sign_up(request: Request, body: Credentials) -> JSONResponse:
     return _signed_in(request, signed)
 
 
-@auth_router.post("/api/auth/sign-in/email")
+@auth_router.post(
+    "/api/auth/sign-in/email",
+    openapi_extra=PUBLIC,
+    responses={
+        **_SIGNED_IN,
+        **_errors(400, 401, 403, 500, 503),
+        **throttled_response(ImagesError, SIGN_IN_LOCKED),
+    },
+)
 def sign_in(request: Request, body: Credentials) -> JSONResponse:
     """Start a session for matching credentials (sets the session cookie); 429 with
     Retry-After while the account or address is locked out after repeated failures."""
@@ -92,7 +130,14 @@ def sign_in(request: Request, body: Credentials) -> JSONResponse:
     return _signed_in(request, signed)
 
 
-@auth_router.post("/api/auth/change-password")
+@auth_router.post(
+    "/api/auth/change-password",
+    responses={
+        **_SIGNED_IN,
+        **_errors(400, 401, 403, 500, 503),
+        **throttled_response(ImagesError, SIGN_IN_LOCKED),
+    },
+)
 def change_password(
     request: Request, body: PasswordChange, account: SessionAccount
 ) -> JSONResponse:
@@ -111,7 +156,11 @@ def change_password(
     return _signed_in(request, signed)
 
 
-@auth_router.post("/api/auth/sign-out")
+@auth_router.post(
+    "/api/auth/sign-out",
+    openapi_extra=OPTIONAL_SESSION,
+    responses={**ok_response(Done, "Signed out"), **_errors(403, 500, 503)},
+)
 def sign_out(request: Request) -> JSONResponse:
     """End the session server-side and clear the cookie; fine to call when signed out."""
     token = session_token(request)
@@ -123,7 +172,14 @@ def sign_out(request: Request) -> JSONResponse:
     return response
 
 
-@auth_router.get("/api/auth/get-session")
+@auth_router.get(
+    "/api/auth/get-session",
+    openapi_extra=OPTIONAL_SESSION,
+    responses={
+        **ok_response(SessionOrNull, "The signed-in user, or `null` when signed out"),
+        **_errors(500, 503),
+    },
+)
 def get_session(request: Request) -> JSONResponse:
     """The signed-in user with their plan, or a 200 `null` when signed out.
 

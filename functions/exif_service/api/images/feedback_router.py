@@ -8,10 +8,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exif_service.api.images.deps import client_ip
 from exif_service.api.images.errors import ImagesRoute
+from exif_service.api.images.schemas import IMAGES_ERROR_EXAMPLES, FeedbackAck, ImagesError
 from exif_service.api.images.session import account_from_session
 from exif_service.api.images.throttled import too_many_attempts
+from exif_service.api.openapi import (
+    OPTIONAL_SESSION,
+    error_responses,
+    ok_response,
+    throttled_response,
+)
 from exif_service.domain.errors import TooManyAttempts
 from exif_service.services.feedback import FeedbackIn, submit
+from exif_service.services.throttle import FEEDBACK
 
 feedback_router = APIRouter(route_class=ImagesRoute, tags=["feedback"])
 
@@ -30,7 +38,15 @@ class FeedbackBody(BaseModel):
     source_path: Loose = Field(default=None, alias="sourcePath")
 
 
-@feedback_router.post("/api/feedback")
+@feedback_router.post(
+    "/api/feedback",
+    openapi_extra=OPTIONAL_SESSION,
+    responses={
+        **ok_response(FeedbackAck, "Stored"),
+        **error_responses(ImagesError, IMAGES_ERROR_EXAMPLES, (400, 403, 500, 503)),
+        **throttled_response(ImagesError, FEEDBACK),
+    },
+)
 def post_feedback(request: Request, body: FeedbackBody) -> JSONResponse:
     """Store feedback from a signed-in user or a guest (guests give an email); 429 with
     Retry-After past the submissions allowed from one address."""

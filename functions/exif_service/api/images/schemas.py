@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.config import JsonDict
 
 from exif_service.api.privacy import PrivacyBody, privacy_body
@@ -455,3 +455,7 @@ class PurgeResult(_Wire):
     soft_deleted: int = Field(alias="softDeleted")
     purged: int
     complete: bool
+
+
+class SessionOrNull(RootModel[CurrentSession | None]):
+    """GET /api/auth/get-session: the session, or `null` when signed out."""
