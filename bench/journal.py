@@ -1,0 +1,191 @@
+"""What the local emulator's journal costs per write (issue 14 item 8).
+
+The emulator runs as `exif-service serve` runs it: a child process (`EmulatorProcess`) on a
+fresh data folder, once per mode:
+- `off`: no journal (writes live in memory until a snapshot);
+- `flushed`: journaled and flushed to the OS before each answer (survives a killed process,
+  not a power cut);
+- `fsync`: journaled and fdatasync'd before each answer (the default: survives both).
+
+In each mode one client sends the writes a request makes: a usage counter's conditional
+UpdateItem (ADD), a history row's PutItem (about 1 KB), and an S3 PutObject of a cleaned file;
+every call is timed and the median kept; the modes alternate over a few rounds and each
+mode's best round is kept. Reads are not journaled, so they cost nothing here.
+
+    python -m bench.journal [--writes 200] [--object-kb 100] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODES = {
+    "off": {"EXIF_SERVICE_LOCAL_JOURNAL": "false"},
+    "flushed": {"EXIF_SERVICE_LOCAL_JOURNAL": "true", "EXIF_SERVICE_LOCAL_JOURNAL_SYNC": "false"},
+    "fsync": {"EXIF_SERVICE_LOCAL_JOURNAL": "true", "EXIF_SERVICE_LOCAL_JOURNAL_SYNC": "true"},
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    mode: str
+    update_ms: float  # conditional UpdateItem ADD, median
+    put_item_ms: float  # PutItem of about 1 KB, median
+    put_object_ms: float  # S3 PutObject, median
+    journal_bytes: int  # what the writes added to the journal
+
+    @property
+    def writes_per_s(self) -> float:
+        """Mutating requests per second at concurrency 1, over the three kinds alike."""
+        return 3000.0 / (self.update_ms + self.put_item_ms + self.put_object_ms)
+
+
+@contextmanager
+def _emulator(env: dict[str, str], data_dir: Path) -> Iterator[Any]:
+    from exif_service.local.emulator import EmulatorProcess
+    from exif_service.settings import get_settings
+    from exif_service.store.aws import reset_clients
+
+    saved = {
+        name: os.environ.get(name) for name in [*env, "EXIF_SERVICE_DATA_DIR", "AWS_ENDPOINT_URL"]
+    }
+    os.environ.update(env)
+    os.environ["EXIF_SERVICE_DATA_DIR"] = str(data_dir)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    get_settings.cache_clear()
+    emulator = EmulatorProcess(get_settings())
+    try:
+        yield emulator.start()
+    finally:
+        emulator.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+        reset_clients()
+
+
+def _median_ms(call: Callable[[int], object], times: int) -> float:
+    spent = []
+    for i in range(times):
+        start = time.perf_counter()
+        call(i)
+        spent.append((time.perf_counter() - start) * 1000)
+    return statistics.median(spent)
+
+
+def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
+    from exif_service.store.aws import client
+
+    with tempfile.TemporaryDirectory(prefix="exif-service-journal-") as tmp:
+        data_dir = Path(tmp)
+        with _emulator(MODES[mode], data_dir) as settings:
+            dynamodb, s3 = client("dynamodb"), client("s3")
+            usage = settings.table_name("usage")
+            history = settings.table_name("files")
+            journal = data_dir / "data" / "journal"
+            before = journal.stat().st_size if journal.exists() else 0
+            body = os.urandom(object_bytes)
+            note = "x" * 900
+
+            def update(i: int) -> object:
+                return dynamodb.update_item(
+                    TableName=usage,
+                    Key={"subject": {"S": "user#bench"}, "day": {"S": "2026-11-29"}},
+                    UpdateExpression="ADD used :one",
+                    ConditionExpression="attribute_not_exists(used) OR used < :limit",
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":limit": {"N": "1000000"}},
+                )
+
+            def put_item(i: int) -> object:
+                return dynamodb.put_item(
+                    TableName=history,
+                    Item={
+                        "file_id": {"S": f"bench-{i}"},
+                        "owner_id": {"S": "user#bench"},
+                        "note": {"S": note},
+                    },
+                )
+
+            def put_object(i: int) -> object:
+                return s3.put_object(
+                    Bucket=settings.bucket,
+                    Key=f"results/bench/{i}.jpg",
+                    Body=body,
+                    ContentType="image/jpeg",
+                )
+
+            for warm in (update, put_item, put_object):
+                warm(-1)
+            row = Row(
+                mode=mode,
+                update_ms=_median_ms(update, writes),
+                put_item_ms=_median_ms(put_item, writes),
+                put_object_ms=_median_ms(put_object, writes),
+                journal_bytes=(journal.stat().st_size if journal.exists() else 0) - before,
+            )
+    return row
+
+
+def measure(writes: int = 200, object_bytes: int = 100 * 1024, rounds: int = 2) -> list[Row]:
+    """Every mode (off, flushed, fsync) in alternating rounds, each mode's best median kept."""
+    runs: dict[str, list[Row]] = {mode: [] for mode in MODES}
+    for _ in range(rounds):
+        for mode in MODES:
+            runs[mode].append(measure_mode(mode, writes, object_bytes))
+    return [
+        Row(
+            mode=mode,
+            update_ms=min(r.update_ms for r in rows),
+            put_item_ms=min(r.put_item_ms for r in rows),
+            put_object_ms=min(r.put_object_ms for r in rows),
+            journal_bytes=rows[0].journal_bytes,
+        )
+        for mode, rows in runs.items()
+    ]
+
+
+def show(rows: list[Row]) -> None:
+    """Print the table, with each mode's extra milliseconds per write against `off`."""
+    base = next(row for row in rows if row.mode == "off")
+    print(  # noqa: T201 - the bench's report
+        f"{'journal':<9}{'UpdateItem ms':>15}{'PutItem ms':>12}{'PutObject ms':>14}"
+        f"{'writes/s':>10}{'+ms/write':>11}{'journal MB':>12}"
+    )
+    for row in rows:
+        extra = statistics.mean(
+            [
+                row.update_ms - base.update_ms,
+                row.put_item_ms - base.put_item_ms,
+                row.put_object_ms - base.put_object_ms,
+            ]
+        )
+        print(  # noqa: T201 - the bench's report
+            f"{row.mode:<9}{row.update_ms:>15.2f}{row.put_item_ms:>12.2f}{row.put_object_ms:>14.2f}"
+            f"{row.writes_per_s:>10.0f}{extra:>+11.2f}{row.journal_bytes / 1e6:>12.1f}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.journal", description=__doc__)
+    parser.add_argument("--writes", type=int, default=200, help="timed writes of each kind")
+    parser.add_argument("--object-kb", type=int, default=100, help="size of each S3 put")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per mode")
+    args = parser.parse_args()
+    show(measure(args.writes, args.object_kb * 1024, args.rounds))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
