@@ -103,7 +103,10 @@ def test_alarm_email_subscribes_to_the_topic_only_when_given(email: str, subscri
     props = subscription["Properties"]
     assert props == {"TopicArn": TOPIC, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}
     # the topic itself is unconditional: alarms always have somewhere to go
-    assert "Condition" not in template()["Resources"]["AlarmTopic"]
+    topic = template()["Resources"]["AlarmTopic"]
+    assert "Condition" not in topic
+    # CloudWatch cannot publish to a topic under the AWS-managed SNS key
+    assert topic["Properties"].get("KmsMasterKeyId") != "alias/aws/sns"
 
 
 @pytest.mark.parametrize("email", ["not an address", "two@at@example.com", "ops@example.com "])
