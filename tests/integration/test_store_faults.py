@@ -10,6 +10,7 @@ was left behind: no job or history row without its file, no file without its row
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import socket
 import uuid
@@ -402,20 +403,25 @@ def _grant(stack: Stack, user: KeyedUser, operation: str) -> dict[str, Any]:
     return grant
 
 
-def _s3_event(key: str) -> dict[str, Any]:
+def _s3_event(*keys: str) -> dict[str, Any]:
+    """An S3 ObjectCreated event with one record per key."""
     event = load_event("s3_upload.json")
-    record = event["Records"][0]["s3"]
+    template = event["Records"][0]
     bucket = get_settings().bucket
-    record["bucket"]["name"] = bucket
-    record["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
-    record["object"]["key"] = key
+    event["Records"] = []
+    for key in keys:
+        record = json.loads(json.dumps(template))
+        record["s3"]["bucket"]["name"] = bucket
+        record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
+        record["s3"]["object"]["key"] = key
+        event["Records"].append(record)
     return event
 
 
-def _process(key: str) -> dict[str, int]:
+def _process(*keys: str) -> dict[str, int]:
     from exif_service.handlers.s3_processor import handler
 
-    result: dict[str, int] = handler(_s3_event(key), LambdaContext())
+    result: dict[str, int] = handler(_s3_event(*keys), LambdaContext())
     return result
 
 
@@ -424,25 +430,30 @@ def _lookup(stack: Stack, job_uuid: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("operation", ["extract", "remove"])
+@pytest.mark.parametrize(
+    ("operation", "failing"),
+    [("extract", "record"), ("remove", "record"), ("remove", "result")],
+)
 def test_upload_job_is_never_completed_without_its_result_and_the_retry_finishes_it(
-    stack: Stack, operation: str
+    stack: Stack, operation: str, failing: str
 ) -> None:
     user = _user()
     grant = _grant(stack, user, operation)
     key = grant["upload"]["fields"]["key"]
-    # the record that would complete the job fails; for a removal the result's PUT fails too
-    finish = stack.proxy.fail_dynamodb("PutItem", _table("extractions"), kind="throttle")
-    result = stack.proxy.fail_s3("PUT", f"results/{grant['uuid']}/", kind="slowdown")
+    if failing == "record":  # the conditional write that would complete the job
+        fault = stack.proxy.fail_dynamodb("PutItem", _table("extractions"), kind="throttle")
+    else:  # the cleaned file the completed job would point at
+        fault = stack.proxy.fail_s3("PUT", f"results/{grant['uuid']}/", kind="slowdown")
 
     with pytest.raises(StoreUnavailable):
         _process(key)
 
-    assert (finish.hits or result.hits) > 0
+    assert fault.hits > 0
     stack.proxy.clear()
     pending = _lookup(stack, grant["uuid"])
     assert pending["status"] == "processing"
     assert "metadata" not in pending
+    assert stack.client.get(f"/download-cleaned/{grant['uuid']}").status_code == 404
     assert _objects(key) == [key]  # the upload waits for the retry
     assert _used(user) == 1  # still charged: the work is not lost, only late
 
@@ -458,6 +469,23 @@ def test_upload_job_is_never_completed_without_its_result_and_the_retry_finishes
         assert b"Canon EOS R5" not in cleaned.content
     assert _objects(key) == []
     assert _used(user) == 1
+
+
+def test_a_fault_on_one_upload_does_not_hold_back_the_others_in_the_event(stack: Stack) -> None:
+    user = _user()
+    first, second = _grant(stack, user, "remove"), _grant(stack, user, "remove")
+    keys = [grant["upload"]["fields"]["key"] for grant in (first, second)]
+    stack.proxy.fail_s3("PUT", f"results/{first['uuid']}/", kind="reset")
+
+    with pytest.raises(StoreUnavailable):
+        _process(*keys)  # the invocation fails, so Lambda retries the event
+
+    stack.proxy.clear()
+    assert _lookup(stack, first["uuid"])["status"] == "processing"
+    assert _lookup(stack, second["uuid"])["status"] == "completed"
+    # the retry finishes the first and leaves the second as it is
+    assert _process(*keys) == {"processed": 1, "skipped": 1}
+    assert _lookup(stack, first["uuid"])["status"] == "completed"
 
 
 def test_upload_grant_when_the_job_table_is_throttled_is_a_503_and_refunded(
