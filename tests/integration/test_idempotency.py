@@ -485,3 +485,43 @@ def test_through_the_lambda_handler_the_retry_is_replayed_and_charged_once(
     assert headers["idempotent-replayed"] == "true"
     assert again["body"] == first["body"] and again["isBase64Encoded"] is True
     assert used(pro_user) == 1
+
+
+def test_a_replayed_redirect_to_a_large_file_gets_a_fresh_link_to_the_same_bytes(
+    client: TestClient,
+    pro_user: KeyedUser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import requests
+
+    monkeypatch.setenv("EXIF_SERVICE_DOWNLOAD_REDIRECTS", "true")
+    get_settings.cache_clear()
+    noise = [Image.effect_noise((1300, 1300), 120) for _ in range(3)]
+    big = tmp_path / "big.jpg"
+    Image.merge("RGB", noise).save(big, "JPEG", quality=98, subsampling=0)
+    assert big.stat().st_size > 4 * 1024 * 1024  # above what a Lambda answer carries
+    key = fresh_key()
+    headers = {"Authorization": f"Bearer {pro_user.key}", "Idempotency-Key": key}
+
+    def send() -> Response:
+        return client.post(
+            "/api/images/strip-exif",
+            headers=headers,
+            files={"file": ("big.jpg", big.read_bytes())},
+            follow_redirects=False,
+        )
+
+    first = send()
+    assert 300 <= first.status_code < 400, first.text
+    cleaned = requests.get(first.headers["location"], timeout=30).content
+    monkeypatch.setenv("EXIF_SERVICE_PRESIGN_TTL_S", "301")
+    get_settings.cache_clear()
+    again = send()
+    assert again.status_code == first.status_code
+    assert again.headers[REPLAYED] == "true"
+    # signed again now, not the first link (which expires minutes after the first answer)
+    assert "X-Amz-Expires=301" in again.headers["location"]
+    assert requests.get(again.headers["location"], timeout=30).content == cleaned
+    assert cleaned[:2] == b"\xff\xd8" and len(cleaned) > 4 * 1024 * 1024
+    assert used(pro_user) == 1

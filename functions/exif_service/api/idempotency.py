@@ -29,7 +29,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from exif_service.api.auth import basic_key, bearer_key, v1_key
 from exif_service.api.errors import Surfaces
 from exif_service.api.images.session import session_token
-from exif_service.domain.errors import BadRequest, Gone, NotFound, ServiceError
+from exif_service.domain.errors import (
+    BadRequest,
+    Forbidden,
+    Gone,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+)
 from exif_service.domain.idempotency import MAX_KEY_LENGTH, StoredResponse, valid_key
 from exif_service.services import idempotency
 from exif_service.services.accounts import account_for_token, key_owner
@@ -105,8 +112,11 @@ class IdempotencyMiddleware:
                 ),
             )
             return
-        request = Request(scope)
-        caller = await anyio.to_thread.run_sync(_caller, request)
+        try:
+            caller = await anyio.to_thread.run_sync(_caller, Request(scope))
+        except ServiceError as exc:  # the store is unavailable
+            await self._error(scope, send, self._status(scope, exc), exc)
+            return
         if caller is None:
             # anonymous (or not authenticated: the route answers that): keys are not scoped
             # to an address, so the request runs as if the header were absent
@@ -188,7 +198,8 @@ class IdempotencyMiddleware:
             gone = Gone("The first answer to this Idempotency-Key is no longer stored.")
             await self._error(scope, send, 410, gone)
             return
-        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in stored.headers]
+        kept = await anyio.to_thread.run_sync(idempotency.headers_of, stored)
+        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in kept]
         headers.append((REPLAYED_HEADER, b"true"))
         await send({"type": "http.response.start", "status": stored.status, "headers": headers})
         chunk = first
@@ -225,8 +236,8 @@ def _caller(request: Request) -> str | None:
         if raw is not None:
             try:
                 return f"user#{key_owner(raw).user_id}"
-            except ServiceError:
-                return None
+            except (Unauthorized, Forbidden):
+                return None  # the route refuses it in its own words
     found = account_for_token(session_token(request))
     return f"user#{found[0].user_id}" if found is not None else None
 

@@ -30,13 +30,27 @@ class RecordState(Enum):
 
 
 @dataclass(frozen=True)
+class KeptObject:
+    """A file in the bucket that an answer redirected to with a short-lived download link."""
+
+    key: str
+    disposition: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class StoredResponse:
-    """The first answer: status, headers and a body held inline or as an object in S3."""
+    """The first answer: status, headers and a body held inline or as an object in S3.
+
+    A redirect to a kept file also names that file, so a replay signs a fresh link to it
+    rather than handing out one that expired minutes after the first answer.
+    """
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes | None = None
     body_key: str | None = None
+    redirect: KeptObject | None = None
 
 
 @dataclass(frozen=True)

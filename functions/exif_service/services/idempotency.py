@@ -89,12 +89,14 @@ def finish(
         records.release(claim.record_id, claim.token)
         return
     content_type = next((v for n, v in headers if n == "content-type"), "")
+    location = next((v for n, v in headers if n == "location"), None)
+    redirect = records.kept_object(location) if location and 300 <= status < 400 else None
     if size <= records.INLINE_BODY_BYTES:
-        stored = StoredResponse(status, tuple(headers), body=body.read_bytes())
+        stored = StoredResponse(status, tuple(headers), body=body.read_bytes(), redirect=redirect)
     else:
         key = f"{records.BODY_PREFIX}{claim.record_id}-{claim.token}"
         records.put_body(key, body, content_type or "application/octet-stream")
-        stored = StoredResponse(status, tuple(headers), body_key=key)
+        stored = StoredResponse(status, tuple(headers), body_key=key, redirect=redirect)
     if not records.complete(claim.record_id, claim.token, stored):
         log.warning("an idempotency claim was taken over before its answer could be kept")
 
@@ -102,6 +104,14 @@ def finish(
 def abandon(claim: Claim) -> None:
     """Free the key after the request failed without an answer worth keeping."""
     records.release(claim.record_id, claim.token)
+
+
+def headers_of(response: StoredResponse) -> list[tuple[str, str]]:
+    """The stored answer's headers; a redirect to a kept file gets a freshly signed link."""
+    if response.redirect is None:
+        return list(response.headers)
+    link = records.fresh_link(response.redirect, get_settings().presign_ttl_s)
+    return [(n, link if n == "location" else v) for n, v in response.headers]
 
 
 def body_of(response: StoredResponse) -> Iterator[bytes]:

@@ -13,11 +13,17 @@ import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
-from exif_service.domain.idempotency import IdempotencyRecord, RecordState, StoredResponse
+from exif_service.domain.idempotency import (
+    IdempotencyRecord,
+    KeptObject,
+    RecordState,
+    StoredResponse,
+)
 from exif_service.store.blobs import Blobs
 from exif_service.store.conditional import conditional_write
 from exif_service.store.faults import translate_faults
@@ -67,6 +73,7 @@ def get(record_id: str) -> IdempotencyRecord | None:
             headers=tuple((str(n), str(v)) for n, v in item.headers or []),
             body=base64.b64decode(item.body_b64) if item.body_b64 is not None else None,
             body_key=item.body_key,
+            redirect=KeptObject(**item.redirect) if item.redirect else None,
         )
     return IdempotencyRecord(
         fingerprint=item.fingerprint,
@@ -91,6 +98,17 @@ def complete(record_id: str, token: str, response: StoredResponse) -> bool:
         actions.append(IdempotencyItem.body_b64.set(body))
     if response.body_key is not None:
         actions.append(IdempotencyItem.body_key.set(response.body_key))
+    if response.redirect is not None:
+        kept = response.redirect
+        actions.append(
+            IdempotencyItem.redirect.set(
+                {
+                    "key": kept.key,
+                    "disposition": kept.disposition,
+                    "content_type": kept.content_type,
+                }
+            )
+        )
     held = (IdempotencyItem.token == token) & (IdempotencyItem.state == _PENDING)
     return conditional_write(lambda: item.update(actions=actions, condition=held))
 
@@ -109,3 +127,29 @@ def put_body(key: str, path: Path, content_type: str) -> None:
 def body_chunks(key: str) -> Iterator[bytes]:
     """The stored body, in chunks (NotFound if it is gone)."""
     return Blobs().stream(key)
+
+
+def kept_object(url: str) -> KeptObject | None:
+    """The bucket object a presigned download link of ours points to, if it is one."""
+    blobs = Blobs()
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if "X-Amz-Signature" not in query and "Signature" not in query:
+        return None
+    path = unquote(parts.path)
+    if path.startswith(f"/{blobs.bucket}/"):  # path-style (an endpoint URL, the emulator)
+        key = path[len(blobs.bucket) + 2 :]
+    elif (parts.hostname or "").startswith(f"{blobs.bucket}."):  # virtual-hosted style
+        key = path[1:]
+    else:
+        return None
+    return KeptObject(
+        key=key,
+        disposition=query.get("response-content-disposition", ["attachment"])[0],
+        content_type=query.get("response-content-type", ["application/octet-stream"])[0],
+    )
+
+
+def fresh_link(kept: KeptObject, ttl_s: int) -> str:
+    """A new presigned download link to a kept object."""
+    return Blobs().presigned_get(kept.key, kept.disposition, kept.content_type, ttl_s)

@@ -261,6 +261,7 @@ class IdempotencyItem(_Base):
     headers = JSONAttribute(null=True)
     body_b64 = UnicodeAttribute(null=True)  # small bodies inline (text: the snapshot is JSON)
     body_key = UnicodeAttribute(null=True)  # larger ones in S3 under results/
+    redirect = JSONAttribute(null=True)  # the kept file a redirect pointed to
     ttl = TTLAttribute(null=True)
 
 
