@@ -360,6 +360,7 @@ def test_imagekit_upload_when_the_library_table_is_throttled_records_nothing(
     stack.proxy.clear()
     assert _used(user) == 0
     assert _library_of(user) == []
+    assert _objects(f"library/{user.user_id}/") == []  # the file went with its record
 
 
 # sign-in
