@@ -516,11 +516,9 @@ def _drop_default_validation_error(operation: dict[str, Any]) -> None:
 
 def _drop_unused_validation_schemas(schema: dict[str, Any]) -> None:
     schemas = schema.get("components", {}).get("schemas", {})
-    text = repr(schema.get("paths", {}))
-    if "HTTPValidationError" not in text:
-        schemas.pop("HTTPValidationError", None)
-        if "ValidationError" not in repr(schemas):
-            schemas.pop("ValidationError", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}'" not in repr(schema):
+            schemas.pop(name, None)
 
 
 def _describe_file_parts(operation: dict[str, Any], limit: int) -> None:
