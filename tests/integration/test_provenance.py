@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from tests.integration.test_images_tools import bearer
-from tests.support.media import exiftool
+from tests.support.media import draw, exiftool
 from tests.support.provenance import (
     AI,
     CAPTURE,
@@ -22,6 +23,7 @@ from tests.support.provenance import (
     iptc_only_ai,
     manifest_of,
     plain_jpeg,
+    sign,
 )
 from tests.support.v1 import V1Stack, upload
 
@@ -346,3 +348,65 @@ def test_an_engine_write_on_a_signed_file_leaves_no_manifest(
     assert result.content_credentials.value == "removed"
     assert not _jumbf_lines(out)
     assert json.loads(exiftool("-j", "-EXIF:Artist", str(out)))[0]["Artist"] == "Someone"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "file_type"), [("PNG", "image/png", "PNG"), ("WEBP", "image/webp", "WEBP")]
+)
+def test_png_and_webp_credentials_are_read_removed_and_kept(
+    stack: V1Stack, tmp_path: Path, fmt: str, mime: str, file_type: str
+) -> None:
+
+    plain = tmp_path / f"plain.{fmt.lower()}"
+    draw(seed=2).save(plain, fmt)
+    exiftool("-overwrite_original", "-XMP-dc:Creator=Jane Doe", str(plain))
+    signed = sign(plain, tmp_path / f"signed.{fmt.lower()}", source_type=AI, title="s", mime=mime)
+    provenance = _extract(stack, signed)["metadata"]["provenance"]
+    assert provenance["aiGenerated"] is True
+    assert provenance["contentCredentials"]["validation"] == "untrusted"
+
+    body, data, header = _remove(stack, signed)
+    assert body["contentCredentials"] == header == "removed"
+    out = tmp_path / f"clean.{fmt.lower()}"
+    out.write_bytes(data)
+    assert not _jumbf_lines(out)
+    with Image.open(out) as img:
+        assert img.format == file_type and img.size == (320, 240)
+
+    body, data, header = _remove(stack, signed, keep="c2pa")
+    assert body["contentCredentials"] == header == "kept"
+    out.write_bytes(data)
+    assert _jumbf_lines(out)
+    assert "Jane Doe" not in exiftool("-XMP:all", str(out))
+    # the creator it signed is gone, so the record no longer matches the file
+    again = _extract(stack, out)["metadata"]["provenance"]["contentCredentials"]
+    assert again["validation"] == "invalid"
+    assert any("no longer validate" in k for k in body["kept"])
+
+
+def test_a_kept_manifest_that_nothing_touched_is_said_to_still_validate(
+    stack: V1Stack, files: dict[str, Path]
+) -> None:
+    # the AI image has no location tags: the location strip changes no byte it signed
+    body, _, header = _remove(stack, files["ai"], preset="location", keep="c2pa")
+    assert body["contentCredentials"] == header == "kept"
+    assert any("still validate" in k for k in body["kept"])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"\xff\xd8\xff\xeb\x00",  # an APP11 header cut short
+        b"\xff\xd8\xff\xeb\x00\x01JPjumb",  # a length shorter than the length field itself
+        b"\xff\xd8\xff\xeb\xff\xffJP\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00jumb" + b"\0" * 64,
+    ],
+)
+def test_a_broken_jumbf_header_is_a_clear_answer_not_a_500(
+    stack: V1Stack, tmp_path: Path, damage: bytes
+) -> None:
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(damage)
+    for endpoint in ("/api/v1/extract", "/api/v1/remove"):
+        r = upload(stack.client, path, key=stack.user.key, endpoint=endpoint)
+        assert r.status_code in (200, 415, 422), r.text
+        assert r.json()["success"] is (r.status_code == 200)

@@ -47,7 +47,9 @@ class CredentialsOutcome(StrEnum):
 
 # How a kept manifest is explained beside the other things a strip leaves for a stated reason.
 CREDENTIALS_KEPT_NOTE = "JUMBF: Content Credentials kept as asked; they no longer validate"
-CREDENTIALS_UNTOUCHED_NOTE = "JUMBF: Content Credentials kept as asked; the file is unchanged"
+CREDENTIALS_UNTOUCHED_NOTE = (
+    "JUMBF: Content Credentials kept as asked; they still validate (nothing they signed changed)"
+)
 
 
 class Validation:

@@ -6,7 +6,6 @@ import base64
 import binascii
 import json
 import logging
-import mmap
 import re
 import shutil
 from collections.abc import Sequence
@@ -29,13 +28,14 @@ from exif_service.domain.provenance import (
     CREDENTIALS_KEPT_NOTE,
     CREDENTIALS_UNTOUCHED_NOTE,
     CredentialsOutcome,
+    Validation,
     has_manifest,
 )
 from exif_service.domain.report import MetadataReport, build_report
 from exif_service.domain.tags import TagName, check_value
 from exif_service.engine import pdf
 from exif_service.engine.exiftool import ExifToolPool, ExifToolResult
-from exif_service.engine.provenance import read_content_credentials
+from exif_service.engine.provenance import declares_manifest, read_content_credentials
 from exif_service.engine.verify import (
     BOOKKEEPING,
     DNG_STRUCTURE,
@@ -177,7 +177,7 @@ def strip_metadata(
     if plan.preset in PRESET_REMOVES:
         return _strip_targeted(pool, src, dst, facts, plan)
     old_pdf = _pdf_texts(pool, src) if facts.file_type == "PDF" else []
-    had_credentials = holds_credentials(pool, src)
+    had_credentials = holds_credentials(pool, src, facts.file_type)
     args = _strip_args(facts, plan.preset)
     copied = [rule for rule in plan.keep if rule.group != CREDENTIALS_GROUP]
     if had_credentials and plan.keeps_credentials:
@@ -190,8 +190,16 @@ def strip_metadata(
     kept = verify_strip(pool, src, dst, facts, plan, old_pdf)
     outcome = _outcome(had_credentials, plan)
     if outcome is CredentialsOutcome.KEPT:
-        kept = (*kept, CREDENTIALS_KEPT_NOTE)
+        kept = (*kept, _kept_note(dst, facts))
     return StripResult(facts, kept, outcome)
+
+
+def _kept_note(dst: Path, facts: FileFacts) -> str:
+    """What a kept manifest is worth now: it says so itself, validated again on the result (a
+    strip that found nothing to remove may leave every byte it signed as it was)."""
+    found = read_content_credentials(dst, facts.mime_type)
+    invalid = found is None or found.validation == Validation.INVALID
+    return CREDENTIALS_KEPT_NOTE if invalid else CREDENTIALS_UNTOUCHED_NOTE
 
 
 def _outcome(had_credentials: bool, plan: StripPlan) -> CredentialsOutcome:
@@ -200,24 +208,14 @@ def _outcome(had_credentials: bool, plan: StripPlan) -> CredentialsOutcome:
     return CredentialsOutcome.KEPT if plan.keeps_credentials else CredentialsOutcome.REMOVED
 
 
-# A C2PA manifest store is a JUMBF superbox (`jumb`) labelled `c2pa`, in every format.
-_JUMBF_MARKS = (b"jumb", b"c2pa")
+def holds_credentials(pool: ExifToolPool, path: Path, file_type: str) -> bool:
+    """Whether the file carries a C2PA manifest.
 
-
-def holds_credentials(pool: ExifToolPool, path: Path) -> bool:
-    """Whether the file carries a C2PA manifest: a byte scan, confirmed by ExifTool on a hit.
-
-    The scan costs a few milliseconds on the largest uploads, so ordinary files pay no extra
-    ExifTool read to learn they have nothing to remove.
+    JPEG, PNG and WebP (most strips) are answered from their segment and chunk headers, with no
+    ExifTool read; a header that names a JUMBF block, and every other format, take one.
     """
-    with path.open("rb") as handle:
-        try:
-            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file
-            return False
-        with view:
-            if not all(view.find(mark) >= 0 for mark in _JUMBF_MARKS):
-                return False
+    if declares_manifest(path, file_type) is False:
+        return False
     raw = _read_json(pool, ["-j", "-G", "-JUMBF:JUMDLabel"], path, strict=False)
     labels = raw.get("JUMBF:JUMDLabel")
     return has_manifest({CREDENTIALS_GROUP: {"JUMDLabel": labels}} if labels else {})
@@ -246,10 +244,7 @@ def _strip_targeted(
         _refuse(dst, "This PDF still holds its earlier metadata")
     check_decodes(dst, facts.file_type, facts.mime_type, tags, source=src)
     outcome = _outcome(had_credentials, plan)
-    kept: tuple[str, ...] = ()
-    if outcome is CredentialsOutcome.KEPT:
-        # nothing deleted: the file is the caller's, byte for byte, and its manifest still holds
-        kept = (CREDENTIALS_KEPT_NOTE if doomed else CREDENTIALS_UNTOUCHED_NOTE,)
+    kept = (_kept_note(dst, facts),) if outcome is CredentialsOutcome.KEPT else ()
     return StripResult(facts, kept, outcome)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import c2pa
 
@@ -87,3 +88,77 @@ def reverse_geocode(pool: ExifToolPool, lat: float, lng: float) -> Place | None:
     if not records or not isinstance(records[0], dict):
         return None
     return place_of(records[0])
+
+
+def declares_manifest(path: Path, file_type: str) -> bool | None:
+    """Whether a JPEG, PNG or WebP holds a JUMBF block, from its headers alone (no pixels read);
+    None for other formats, or a header this walk cannot follow: ExifTool decides those."""
+    walk = _WALKS.get(file_type)
+    if walk is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            return walk(handle)
+    except (OSError, struct.error, ValueError):
+        return None
+
+
+def _jpeg(handle: BinaryIO) -> bool | None:
+    """APP11 segments holding a JUMBF box (`JP` + box header), until the image data starts."""
+    if handle.read(2) != b"\xff\xd8":
+        return None
+    while True:
+        marker = handle.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        if marker[1] in (0xDA, 0xD9):  # start of scan, end of image: no metadata follows
+            return False
+        if marker[1] == 0xFF:  # a fill byte: the marker starts one byte on
+            handle.seek(-1, 1)
+            continue
+        if 0xD0 <= marker[1] <= 0xD7 or marker[1] == 0x01:  # markers without a length
+            continue
+        (length,) = struct.unpack(">H", handle.read(2))
+        if length < 2:
+            return None
+        if marker[1] == 0xEB:
+            head = handle.read(min(length - 2, 16))
+            if head.startswith(b"JP") and b"jumb" in head:
+                return True
+            handle.seek(length - 2 - len(head), 1)
+        else:
+            handle.seek(length - 2, 1)
+
+
+def _png(handle: BinaryIO) -> bool | None:
+    """A `caBX` chunk (C2PA's JUMBF chunk), anywhere before the end."""
+    if handle.read(8) != b"\x89PNG\r\n\x1a\n":
+        return None
+    while True:
+        header = handle.read(8)
+        if len(header) < 8:
+            return False
+        length, kind = struct.unpack(">I4s", header)
+        if kind == b"caBX":
+            return True
+        if kind == b"IEND":
+            return False
+        handle.seek(length + 4, 1)  # the data and its CRC
+
+
+def _webp(handle: BinaryIO) -> bool | None:
+    """A `C2PA` chunk in the RIFF container."""
+    head = handle.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return None
+    while True:
+        header = handle.read(8)
+        if len(header) < 8:
+            return False
+        kind, length = struct.unpack("<4sI", header)
+        if kind == b"C2PA":
+            return True
+        handle.seek(length + (length & 1), 1)
+
+
+_WALKS = {"JPEG": _jpeg, "PNG": _png, "WEBP": _webp}
