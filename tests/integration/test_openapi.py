@@ -493,11 +493,19 @@ def test_the_docs_page_and_its_assets_come_from_this_origin_under_a_strict_csp(
     assert client.get("/redoc").status_code == 404
 
 
-def test_every_lambda_app_serves_the_page_without_a_cdn(stack: V1Stack) -> None:
+def test_the_web_pages_function_serves_the_whole_document_and_the_page(stack: V1Stack) -> None:
+    """On AWS /docs and /openapi.json reach the web pages' function, which runs no API route."""
     from exif_service.api.app import create_app
-    from exif_service.api.imagekit.router import imagekit_router
+    from exif_service.api.surfaces import API_SURFACES
+    from exif_service.web.errors import SURFACE as WEB
+    from exif_service.web.router import web_router
 
-    page = TestClient(create_app(imagekit_router)).get("/docs")
+    web = TestClient(create_app(web_router, surfaces=(*API_SURFACES, WEB)))
+    page = web.get("/docs")
     assert page.status_code == 200
     assert "cdn" not in page.text.lower()
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert web.get("/docs/assets/swagger-ui.css").status_code == 200
+    document = web.get("/openapi.json").json()
+    assert document == stack.client.get("/openapi.json").json() | {"info": document["info"]}
+    assert "/api/v1/extract" in document["paths"] and "/v1/files" in document["paths"]

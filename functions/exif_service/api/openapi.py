@@ -5,7 +5,8 @@ parameters to FastAPI, so the document would show none; `file_body` and the othe
 describe them instead, through `openapi_extra` on the route decorators. Each surface's error
 model and examples live in its `schemas.py`; `error_responses` turns them into `responses=`.
 
-`install_openapi` then finishes the document FastAPI builds, once per app:
+`install_openapi` makes every app serve the document of the whole API (on AWS the docs reach
+the web pages' function), built from every router once and finished here:
 - the security schemes, applied to each operation from the auth dependency it uses;
 - the upload size limit of this deployment on every file part;
 - the optional `Idempotency-Key` header on the POSTs that charge or create;
@@ -20,8 +21,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any, get_args
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
@@ -440,15 +442,62 @@ def _rate_limit_headers(path: str, *, exhausted: bool) -> dict[str, Any]:
     return headers
 
 
+DESCRIPTION = """Read, strip and write image and media metadata with ExifTool, over three
+surfaces that share one account, one key and one daily quota:
+
+- **v1** (`/api/v1/extract`, `/api/v1/remove`, `/api/v1/uploads`, ...): the key in `X-API-Key`
+  or `?key=`; errors are `{"success": false, "error"}`.
+- **images** (`/api/images/*`, keys, billing, admin, auth): the key as `Authorization: Bearer`,
+  or the browser session; errors are `{"ok": false, "message", ...}`.
+- **ImageKit-compatible** (`/api/v1/files/upload`, `/v1/files`, `/v1/metadata`): HTTP Basic with
+  the key as the user name; errors are `{"message", "help"}`.
+"""
+
+
+def api_routers() -> list[APIRouter]:
+    """Every router of the public API, as the local all-in-one app serves them."""
+    # imported here: the document is built on its first request, not when a Lambda starts
+    from exif_service.api.imagekit.router import imagekit_router
+    from exif_service.api.images.admin_router import admin_router
+    from exif_service.api.images.auth_router import auth_router
+    from exif_service.api.images.billing_router import billing_router
+    from exif_service.api.images.feedback_router import feedback_router
+    from exif_service.api.images.keys_router import keys_router
+    from exif_service.api.images.router import images_router
+    from exif_service.api.v1.router import download_router, extract_router, remove_router
+    from exif_service.api.v1.uploads_router import uploads_router
+
+    return [
+        extract_router,
+        remove_router,
+        download_router,
+        uploads_router,
+        auth_router,
+        keys_router,
+        billing_router,
+        feedback_router,
+        images_router,
+        admin_router,
+        imagekit_router,
+    ]
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Make `app.openapi()` finish FastAPI's document (see the module docstring)."""
-    build = app.openapi
+    """Make `app.openapi()` the document of the whole API (see the module docstring).
+
+    Every app serves the same document, whichever routers it runs: on AWS, `/openapi.json` and
+    `/docs` reach the web pages' function, which serves no API route itself.
+    """
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            routes = [route for router in api_routers() for route in router.routes]
+            schema = get_openapi(
+                title=app.title, version=app.version, description=DESCRIPTION, routes=routes
+            )
             # a copy: FastAPI's document shares the body dicts of `openapi_extra` above
-            schema = copy.deepcopy(build())
-            describe(schema, app.routes)
+            schema = copy.deepcopy(schema)
+            describe(schema, routes)
             app.openapi_schema = schema
         return app.openapi_schema
 
