@@ -374,7 +374,7 @@ def test_sign_in_when_the_account_tables_are_unreachable_is_a_503_without_a_sess
     assert stack.client.post("/api/auth/sign-up/email", json=credentials).status_code == 200
     signed_in = TestClient(stack.client.app)
     for table in ("users", "emails", "sessions"):
-        stack.proxy.fail_dynamodb(None, _table(table), kind="reset")  # type: ignore[arg-type]
+        stack.proxy.fail_dynamodb(None, _table(table), kind="reset")
 
     r = signed_in.post("/api/auth/sign-in/email", json=credentials)
 

@@ -109,9 +109,13 @@ class FaultProxy:
             self._server.server_close()
 
     def fail_dynamodb(
-        self, operation: str, table: str | None = None, kind: Kind = "throttle", **options: Any
+        self,
+        operation: str | None,
+        table: str | None = None,
+        kind: Kind = "throttle",
+        **options: Any,
     ) -> Fault:
-        """Fail DynamoDB `operation` calls (on `table`, if given) the way `kind` says."""
+        """Fail DynamoDB `operation` calls on `table` (None: any) the way `kind` says."""
         fault = Fault(kind, "dynamodb", operation=operation, table=table, **options)
         with self._lock:
             self.faults.append(fault)
