@@ -111,6 +111,7 @@ def local_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
     reset_clients()
 
 
+@pytest.mark.slow
 def test_journal_replays_conditional_counter_adds_exactly_once_after_a_crash(
     local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,6 +129,7 @@ def test_journal_replays_conditional_counter_adds_exactly_once_after_a_crash(
         again.stop()
 
 
+@pytest.mark.slow
 def test_journal_replays_s3_puts_and_deletes_in_order(
     local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,6 +151,7 @@ def test_journal_replays_s3_puts_and_deletes_in_order(
         again.stop()
 
 
+@pytest.mark.slow
 def test_a_torn_last_journal_record_is_dropped_and_the_rest_replayed(
     local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +171,7 @@ def test_a_torn_last_journal_record_is_dropped_and_the_rest_replayed(
         again.stop()
 
 
+@pytest.mark.slow
 def test_a_crash_between_snapshot_and_new_journal_does_not_apply_writes_twice(
     local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,9 +6,10 @@ answers it with a 2xx the request itself (method, path, headers, body) is append
 journal and flushed to disk (fdatasync) before the answer leaves. At the next start the
 journal is replayed, in order, onto the last snapshot, and folded into a new one.
 
-Writes are applied and journaled under one lock, so the journal's order is the order moto
+Writes are applied and appended under one lock, so the journal's order is the order moto
 applied them in: a conditional write (the daily quota's `used < limit`) replays with the
-outcome it had. Reads never take the lock.
+outcome it had. The fsync happens after the lock is released, and one fsync covers every record
+appended before it, so concurrent writers share the disk's wait. Reads never take the lock.
 
 Record layout: `>IQ` (header length, body length), the JSON header, the body, and a CRC-32 of
 both. A torn last record (the process died while writing it, before answering) fails its
@@ -85,6 +86,9 @@ class Journal:
         self.sync = sync
         self._file: BinaryIO | None = None
         self.id = ""
+        self._sync_lock = threading.Lock()  # taken inside the app's lock, never around it
+        self._written = 0  # bytes handed to the OS
+        self._synced = 0  # bytes known to be on disk
 
     def open(self) -> None:
         """Open the journal for appending, starting an empty one if there is none."""
@@ -96,10 +100,15 @@ class Journal:
         file.truncate(good_end)  # a torn last record was never acknowledged
         file.seek(good_end)
         self._file = file
+        self._written = self._synced = good_end
 
     def reset(self) -> None:
         """Start a new, empty journal (atomically replacing the old one)."""
-        self.close()
+        with self._sync_lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        self._close()
         self.id = uuid.uuid4().hex
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -110,8 +119,13 @@ class Journal:
         tmp.replace(self.path)
         sync_dir(self.path.parent)
         self._file = self.path.open("ab")
+        self._written = self._synced = self._file.tell()
 
     def close(self) -> None:
+        with self._sync_lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -119,8 +133,9 @@ class Journal:
     def size(self) -> int:
         return self._file.tell() if self._file is not None else 0
 
-    def append(self, environ: dict[str, Any], body: bytes) -> None:
-        """Write one request and make it durable before returning."""
+    def append(self, environ: dict[str, Any], body: bytes) -> tuple[str, int]:
+        """Write one request to the OS (callers hold the app's lock, which orders records);
+        returns where it ends, for `make_durable`."""
         assert self._file is not None, "open() the journal first"
         header = json.dumps(_describe(environ), separators=(",", ":")).encode()
         crc = zlib.crc32(body, zlib.crc32(header))
@@ -128,8 +143,26 @@ class Journal:
         self._file.write(body)
         self._file.write(_CRC.pack(crc))
         self._file.flush()
-        if self.sync:
+        self._written = self._file.tell()
+        return self.id, self._written
+
+    def make_durable(self, mark: tuple[str, int]) -> None:
+        """Return once the journal is on disk up to `mark` (an `append` result).
+
+        Called outside the app's lock: while one thread waits for the disk, others apply and
+        append, and one fsync then covers all of them (group commit).
+        """
+        if not self.sync:
+            return
+        journal_id, end = mark
+        with self._sync_lock:
+            if journal_id != self.id:
+                return  # folded since: the snapshot holding the write is on disk
+            if self._synced >= end or self._file is None:
+                return
+            upto = self._written
             sync_file(self._file.fileno())
+            self._synced = upto
 
     def records(self) -> Iterator[Record]:
         """The journal's complete records, oldest first (the file's own id is `self.id`)."""
@@ -240,8 +273,9 @@ class JournalingApp:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-            if status and status[0][:1] == "2":
-                journal.append(environ, body)
+            mark = journal.append(environ, body) if status and status[0][:1] == "2" else None
+        if mark is not None:
+            journal.make_durable(mark)  # on disk before the answer leaves
         start_response(*status)
         return [answer]
 
