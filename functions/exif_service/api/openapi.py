@@ -9,7 +9,7 @@ model and examples live in its `schemas.py`; `error_responses` turns them into `
 the web pages' function), built from every router once and finished here:
 - the security schemes, applied to each operation from the auth dependency it uses;
 - the upload size limit of this deployment on every file part;
-- the optional `Idempotency-Key` header on the POSTs that charge or create;
+- the optional `Idempotency-Key` header (and its 409 and 422) where the middleware takes it;
 - the `X-RateLimit-*` headers on the answers of operations that count against a quota;
 - no default 422 validation body: every surface answers a malformed request with its own 400.
 """
@@ -388,24 +388,6 @@ def _security_table() -> dict[Callable[..., Any], Requirements]:
     }
 
 
-# POSTs that charge or create: a retry with the same key is not charged twice.
-IDEMPOTENT_POSTS = frozenset(
-    {
-        "/api/v1/extract",
-        "/api/v1/extract/batch",
-        "/api/v1/remove",
-        "/api/v1/uploads",
-        "/api/images/edit-exif",
-        "/api/images/seo-exif",
-        "/api/images/advanced-edit",
-        "/api/images/geo-exif",
-        "/api/images/strip-exif",
-        "/api/images/advanced-edit-bulk",
-        "/api/images/strip-exif-bulk",
-        "/api/keys",
-        "/api/v1/files/upload",
-    }
-)
 IDEMPOTENCY_HEADER: dict[str, Any] = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -506,6 +488,8 @@ def install_openapi(app: FastAPI) -> None:
 
 def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
     """Finish a FastAPI-built document in place."""
+    from exif_service.api.idempotency import covered  # the middleware's own list of paths
+
     security = {
         (method.lower(), context.path_format): _security_of(context.dependant)
         for context in iter_route_contexts(list(routes))
@@ -523,8 +507,10 @@ def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
                 del operation["security"]  # declared public: no requirement to show
             _drop_default_validation_error(operation)
             _describe_file_parts(operation, limit)
-            if method == "post" and path in IDEMPOTENT_POSTS:
-                _add_header_parameter(operation, IDEMPOTENCY_HEADER)
+            # the key is scoped to the caller: public operations ignore it
+            if covered(method.upper(), path) and operation.get("security"):
+                _describe_idempotency(operation, _error_model_of(operation))
+            operation["responses"] = dict(sorted(operation.get("responses", {}).items()))
             responses = operation.get("responses", {})
             if "503" in responses:
                 responses["503"].setdefault("headers", {}).setdefault("Retry-After", _RETRY_AFTER)
@@ -579,6 +565,40 @@ def _describe_file_parts(operation: dict[str, Any], limit: int) -> None:
             part["description"] = size
         elif "oneOf" in part:
             part["description"] = f"{part.get('description', '')} {size}".strip()
+
+
+def _error_model_of(operation: dict[str, Any]) -> dict[str, Any] | None:
+    for code, response in operation.get("responses", {}).items():
+        if code[0] in "45":
+            schema: dict[str, Any] | None = (
+                response.get("content", {}).get("application/json", {}).get("schema")
+            )
+            return schema
+    return None
+
+
+def _describe_idempotency(operation: dict[str, Any], error: dict[str, Any] | None) -> None:
+    _add_header_parameter(operation, IDEMPOTENCY_HEADER)
+    responses = operation.setdefault("responses", {})
+    content = {"application/json": {"schema": error}} if error else {}
+    responses.setdefault(
+        "409",
+        {
+            "description": "A request with this Idempotency-Key is still running; retry it.",
+            "headers": {"Retry-After": _RETRY_AFTER},
+            "content": content,
+        },
+    )
+    responses.setdefault("422", {"description": _STATUS_TEXT[422], "content": content})
+    responses["422"]["description"] = (
+        f"{responses['422']['description']} Or: this Idempotency-Key came with another request."
+    )
+    for code, response in responses.items():
+        if code.startswith("2"):
+            response.setdefault("headers", {})["Idempotent-Replayed"] = {
+                "description": "`true` on the kept answer to an earlier request with the key.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
 
 
 def _add_header_parameter(operation: dict[str, Any], header: dict[str, Any]) -> None:
