@@ -102,3 +102,11 @@ def test_layer_carries_the_geolocation_database_and_names_a_place(layer: Path) -
     )
     place = json.loads(found.stdout)[0]
     assert (place["GeolocationCity"], place["GeolocationCountry"]) == ("Arezzo", "Italy")
+
+
+def test_layer_carries_the_c2pa_library_for_the_functions_architecture(layer: Path) -> None:
+    library = layer / "python" / "c2pa" / "libs" / "libc2pa_c.so"
+    assert (layer / "python" / "c2pa" / "__init__.py").is_file()  # /opt/python is on sys.path
+    assert library.read_bytes()[:4] == b"\x7fELF"
+    assert library.read_bytes()[18] == 0xB7  # e_machine: AArch64, as template.yaml's arm64
+    assert not list((layer / "python").rglob("*.rlib"))  # the unused static library is dropped

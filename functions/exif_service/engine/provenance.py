@@ -5,7 +5,8 @@ file already showed a C2PA JUMBF box (so ordinary files pay nothing), the place 
 caller asks for it (or the privacy report has a position to name).
 
 The library validates offline: remote manifests and certificate revocation (OCSP) are never
-fetched, so a file cannot make the server call an address of its choosing.
+fetched, so a file cannot make the server call an address of its choosing. It is imported on
+first use: on Lambda it comes with the ExifTool layer, which only the engine's functions carry.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import struct
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO
-
-import c2pa
 
 from exif_service.domain.provenance import (
     UNREADABLE,
@@ -32,12 +31,14 @@ from exif_service.engine.exiftool import ExifToolPool
 log = logging.getLogger(__name__)
 
 _OFFLINE: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
-_contexts: dict[str | None, c2pa.Context] = {}
+_contexts: dict[str | None, Any] = {}  # c2pa.Context by trust list
 _lock = threading.Lock()
 
 
-def _context(trust_anchors: str | None) -> c2pa.Context:
+def _context(trust_anchors: str | None) -> Any:
     """One library context per trust list, built once (settings parsing is not free)."""
+    import c2pa
+
     with _lock:
         context = _contexts.get(trust_anchors)
         if context is None:
@@ -58,6 +59,8 @@ def read_content_credentials(
     them an intact manifest is `untrusted`. A manifest the library cannot parse is reported as
     `invalid` rather than failing the read: the rest of the report is still worth having.
     """
+    import c2pa
+
     try:
         with path.open("rb") as stream:
             reader = c2pa.Reader(mime_type, stream, context=_context(trust_anchors))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from exif_service.api.privacy import PrivacyBody, privacy_body
-from exif_service.api.provenance import place_body, provenance_body
+from exif_service.api.provenance import PlaceWire, ProvenanceWire, place_body, provenance_body
 from exif_service.api.v1.errors import SURFACE
 from exif_service.domain.jobs import Job
 from exif_service.domain.provenance import Located
@@ -190,6 +190,40 @@ V1_ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
 }
 
 
+_GROUP: dict[str, Any] = {"type": "object", "additionalProperties": True}
+
+
+class V1Metadata(_Doc):
+    """Tags by family-0 group (File, exif, iptc, xmp, ICC_Profile, ...), then provenance, and
+    with `?geolocation=true` the place and local capture time."""
+
+    # every other member is a group of tags: an object, as the generated clients type it
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="allow",
+        json_schema_extra={"additionalProperties": _GROUP},
+    )
+
+    provenance: ProvenanceWire | None = Field(
+        default=None, description="Content Credentials and whether a model made it"
+    )
+    place: PlaceWire | None = Field(
+        default=None, description="with `?geolocation=true`: the nearest city to the position"
+    )
+    captured_at_local: str | None = Field(
+        default=None,
+        alias="capturedAtLocal",
+        description="with `?geolocation=true`: a capture time the file gave without a zone, "
+        "with the place's offset",
+    )
+
+
+_CREDENTIALS_OUTCOME = (
+    "what the strip did with the file's Content Credentials: removed, kept (`keep=c2pa`) "
+    "or none (it had none)"
+)
+
+
 class Extraction(_Doc):
     """POST /api/v1/extract: the file's metadata by group (family 0), and the job's uuid."""
 
@@ -212,7 +246,7 @@ class Extraction(_Doc):
     status: str = Field(description="completed, failed, or processing (presigned uploads)")
     file_name: str = Field(alias="fileName")
     uuid: str
-    metadata: dict[str, dict[str, Any]] | None = Field(
+    metadata: V1Metadata | None = Field(
         default=None, description="tags by group: File, exif, iptc, xmp, ICC_Profile, ..."
     )
     error: str | None = None
@@ -243,6 +277,9 @@ class ExtractionLookup(Extraction):
     download_url: str | None = Field(default=None, alias="downloadUrl")
     verified: bool | None = None
     kept: list[str] | None = None
+    content_credentials: Literal["removed", "kept", "none"] | None = Field(
+        default=None, alias="contentCredentials", description=_CREDENTIALS_OUTCOME
+    )
 
 
 class BatchItem(_Doc):
@@ -320,6 +357,9 @@ class Removal(_Doc):
     download_url: str = Field(alias="downloadUrl")
     verified: bool = Field(description="the engine re-read the clean file")
     kept: list[str] | None = Field(default=None, description="what stayed, and why")
+    content_credentials: Literal["removed", "kept", "none"] = Field(
+        alias="contentCredentials", description=_CREDENTIALS_OUTCOME
+    )
 
 
 class UploadTarget(_Doc):
