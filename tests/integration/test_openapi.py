@@ -236,6 +236,12 @@ def _check(document: dict[str, Any], method: str, path: str, response: httpx.Res
         validator = Draft202012Validator({**schema, "components": document["components"]})
         errors = [e.message for e in validator.iter_errors(response.json())]
         assert not errors, (method, path, code, errors)
+    documented = {name.lower() for name in operation["responses"][code].get("headers", {})}
+    sent = {name.lower() for name in response.headers if name.lower().startswith("x-ratelimit")}
+    listed = {name for name in documented if name.startswith("x-ratelimit")}
+    assert sent <= listed, (method, path, code, sent, listed)
+    if code.startswith("2") or code == "429":
+        assert sent == listed, (method, path, code, sent, listed)
     examples = [m.get("example") for m in content.values() if m.get("example")]
     for example in examples:
         schema = content["application/json"]["schema"]

@@ -398,30 +398,41 @@ IDEMPOTENCY_HEADER: dict[str, Any] = {
 }
 
 
-def _rate_limit_headers(path: str, *, exhausted: bool) -> dict[str, Any]:
+def _rate_limit_headers(path: str, code: str) -> dict[str, Any]:
+    """The allowance headers of one answer of an operation that counts an image."""
     imagekit = path.startswith(("/v1/", "/api/v1/files"))
-    reset = (
-        "Milliseconds until the allowance resets at 00:00 UTC."
-        if imagekit
-        else "Seconds until the allowance resets at 00:00 UTC."
-    )
+    unit = "Milliseconds" if imagekit else "Seconds"
+    # an error after the image was counted (and given back) still says what is left
+    when = "" if code.startswith("2") or code == "429" else "When the image had been counted: "
     headers: dict[str, Any] = {
         "X-RateLimit-Limit": {
-            "description": "The plan's images per day (per address on public tools).",
+            "description": f"{when}the plan's images per day (per address on public tools).",
             "schema": {"type": "integer"},
         },
         "X-RateLimit-Remaining": {
-            "description": "Images left today.",
+            "description": f"{when}images left today.",
             "schema": {"type": "integer"},
         },
-        "X-RateLimit-Reset": {"description": reset, "schema": {"type": "integer"}},
+        "X-RateLimit-Reset": {
+            "description": f"{when}{unit.lower()} until the count starts again at 00:00 UTC.",
+            "schema": {"type": "integer"},
+        },
     }
-    if exhausted:
+    if imagekit:
+        headers["X-RateLimit-Interval"] = {
+            "description": f"{when}the allowance's period: 86400000 (a day, in milliseconds).",
+            "schema": {"type": "integer"},
+        }
+    if code == "429":
         headers["Retry-After"] = {
-            "description": "Seconds until the allowance resets.",
+            "description": "Seconds until the count starts again (at least 1).",
             "schema": {"type": "integer"},
         }
     return headers
+
+
+# Answered before anything is counted: no allowance headers.
+_BEFORE_COUNTING = frozenset({"401", "403", "409"})
 
 
 DESCRIPTION = """Read, strip and write image and media metadata with ExifTool, over three
@@ -517,11 +528,9 @@ def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
             # a 429 that names its own Retry-After is a throttle, not the daily quota
             if "429" in responses and "Retry-After" not in responses["429"].get("headers", {}):
                 for code, response in responses.items():
-                    if code.startswith("2") or code == "429":
+                    if code[0] in "2345" and code not in _BEFORE_COUNTING:
                         headers = response.setdefault("headers", {})
-                        for name, header in _rate_limit_headers(
-                            path, exhausted=code == "429"
-                        ).items():
+                        for name, header in _rate_limit_headers(path, code).items():
                             headers.setdefault(name, header)
     components = schema.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
