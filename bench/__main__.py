@@ -48,6 +48,7 @@ from exif_service.engine.operations import (
     strip_metadata,
     verify_strip,
 )
+from exif_service.engine.prescan import check_file
 from exif_service.settings import get_settings
 
 TARGET_ENGINE_OVERHEAD = 1.05  # our engine / raw stay_open, per file
@@ -435,6 +436,17 @@ def run(files: list[Path], camera: list[Path], work: Path, args: argparse.Namesp
 
     raw_extract, engine = engine_rows(files, "")
     raw_camera, engine_camera = engine_rows(camera, ", camera")
+    # what a v1 extract runs besides the plain read, on the files users send
+    extras = interleaved(
+        rounds,
+        camera,
+        {
+            "  + structured XMP read (v1 extract), camera": lambda p: read_metadata(
+                pool, p, file_name=p.name, structures=True
+            ),
+            "  pre-scan for hostile metadata, camera": check_file,
+        },
+    )
     out = work / "out"
     out.mkdir()
 
@@ -477,7 +489,8 @@ def run(files: list[Path], camera: list[Path], work: Path, args: argparse.Namesp
         }
         server_peak = None if args.skip_memory else _server_peak(ours, large)
 
-    show("extraction", [per_process, raw_extract, engine, raw_camera, engine_camera])
+    extraction = [per_process, raw_extract, engine, raw_camera, engine_camera]
+    show("extraction", [*extraction, *extras.values()])
     show("stripping", [bare_strip, safe_strip, verification])
     for corpus_name, rows in http.items():
         count = len(small) if corpus_name == "small" else len(camera)
