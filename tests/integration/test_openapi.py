@@ -495,6 +495,7 @@ def test_the_docs_page_and_its_assets_come_from_this_origin_under_a_strict_csp(
         asset = client.get(source)
         assert asset.status_code == 200, source
         assert asset.headers["x-content-type-options"] == "nosniff"
+        assert asset.headers["content-security-policy"] == csp
         kind = "text/css" if source.endswith(".css") else "text/javascript"
         assert asset.headers["content-type"].startswith(kind)
     assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text

@@ -47,7 +47,7 @@ _HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-_ASSET_HEADERS = {"Cache-Control": "public, max-age=3600"}
+_ASSET_HEADERS = {"Cache-Control": "public, max-age=3600", **_HEADERS}
 
 _PAGE = """<!doctype html>
 <html lang="en">
