@@ -9,7 +9,8 @@ fresh data folder, once per mode:
 
 In each mode one client sends the writes a request makes: a usage counter's conditional
 UpdateItem (ADD), a history row's PutItem (about 1 KB), and an S3 PutObject of a cleaned file;
-every call is timed and the median kept; the modes alternate over a few rounds and each
+every call is timed and the median kept, and two clients send PutItems at once (`c=2 /s`:
+concurrent writers share an fsync); the modes alternate over a few rounds and each
 mode's best round is kept. Reads are not journaled, so they cost nothing here.
 
     python -m bench.journal [--writes 200] [--object-kb 100] [--rounds 2]
@@ -23,6 +24,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ class Row:
     put_item_ms: float  # PutItem of about 1 KB, median
     put_object_ms: float  # S3 PutObject, median
     journal_bytes: int  # what the writes added to the journal
+    concurrent_per_s: float  # PutItem per second with two clients at once
 
     @property
     def writes_per_s(self) -> float:
@@ -128,12 +131,17 @@ def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
 
             for warm in (update, put_item, put_object):
                 warm(-1)
+            start = time.perf_counter()
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(put_item, range(writes, 3 * writes)))
+            concurrent_per_s = 2 * writes / (time.perf_counter() - start)
             row = Row(
                 mode=mode,
                 update_ms=_median_ms(update, writes),
                 put_item_ms=_median_ms(put_item, writes),
                 put_object_ms=_median_ms(put_object, writes),
                 journal_bytes=(journal.stat().st_size if journal.exists() else 0) - before,
+                concurrent_per_s=concurrent_per_s,
             )
     return row
 
@@ -151,6 +159,7 @@ def measure(writes: int = 200, object_bytes: int = 100 * 1024, rounds: int = 2) 
             put_item_ms=min(r.put_item_ms for r in rows),
             put_object_ms=min(r.put_object_ms for r in rows),
             journal_bytes=rows[0].journal_bytes,
+            concurrent_per_s=max(r.concurrent_per_s for r in rows),
         )
         for mode, rows in runs.items()
     ]
@@ -161,7 +170,7 @@ def show(rows: list[Row]) -> None:
     base = next(row for row in rows if row.mode == "off")
     print(  # noqa: T201 - the bench's report
         f"{'journal':<9}{'UpdateItem ms':>15}{'PutItem ms':>12}{'PutObject ms':>14}"
-        f"{'writes/s':>10}{'+ms/write':>11}{'journal MB':>12}"
+        f"{'writes/s':>10}{'c=2 /s':>8}{'+ms/write':>11}{'journal MB':>12}"
     )
     for row in rows:
         extra = statistics.mean(
@@ -173,7 +182,8 @@ def show(rows: list[Row]) -> None:
         )
         print(  # noqa: T201 - the bench's report
             f"{row.mode:<9}{row.update_ms:>15.2f}{row.put_item_ms:>12.2f}{row.put_object_ms:>14.2f}"
-            f"{row.writes_per_s:>10.0f}{extra:>+11.2f}{row.journal_bytes / 1e6:>12.1f}"
+            f"{row.writes_per_s:>10.0f}{row.concurrent_per_s:>8.0f}{extra:>+11.2f}"
+            f"{row.journal_bytes / 1e6:>12.1f}"
         )
 
 
