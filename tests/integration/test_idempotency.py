@@ -525,3 +525,40 @@ def test_a_replayed_redirect_to_a_large_file_gets_a_fresh_link_to_the_same_bytes
     assert requests.get(again.headers["location"], timeout=30).content == cleaned
     assert cleaned[:2] == b"\xff\xd8" and len(cleaned) > 4 * 1024 * 1024
     assert used(pro_user) == 1
+
+
+def test_a_body_over_the_cap_is_refused_before_the_key_is_taken(
+    aws: Settings, pro_user: KeyedUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exif_service.local.app import create_local_app
+    from exif_service.store.models import IdempotencyItem
+
+    monkeypatch.setenv("EXIF_SERVICE_MAX_UPLOAD_BYTES", str(200 * 1024))
+    get_settings.cache_clear()
+    client = TestClient(create_local_app())
+    headers = {"X-API-Key": pro_user.key, "Idempotency-Key": fresh_key()}
+    big = b"\xff\xd8" + b"\x00" * (400 * 1024)
+    r = client.post("/api/v1/extract", headers=headers, files={"file": ("big.jpg", big)})
+    assert r.status_code == 413
+    assert r.json()["success"] is False
+    assert list(IdempotencyItem.scan()) == []
+    assert used(pro_user) == 0
+
+
+def test_a_malformed_multipart_body_is_answered_and_replayed_like_any_bad_request(
+    client: TestClient, pro_user: KeyedUser
+) -> None:
+    headers = {
+        "X-API-Key": pro_user.key,
+        "Idempotency-Key": fresh_key(),
+        "Content-Type": "multipart/form-data; boundary=xyz",
+    }
+    garbage = b"--xyz\r\nContent-Disposition: form-data; name=file\r\n\r\nno closing boundary"
+    first = client.post("/api/v1/extract", headers=headers, content=garbage)
+    assert first.status_code == 400, first.text
+    again = client.post("/api/v1/extract", headers=headers, content=garbage)
+    assert again.status_code == 400 and again.content == first.content
+    assert again.headers[REPLAYED] == "true"
+    other = client.post("/api/v1/extract", headers=headers, content=garbage + b"!")
+    assert other.status_code == 422
+    assert used(pro_user) == 0
