@@ -222,6 +222,26 @@ def test_charging_posts_take_an_idempotency_key_and_answer_rate_limit_headers(
     assert not any(p["name"] == "Idempotency-Key" for p in view.get("parameters", []))
 
 
+def test_every_example_fits_its_schema(document: dict[str, Any]) -> None:
+    """Examples are trimmed copies of real answers: they must still be valid answers."""
+    components = document["components"]
+    checked = 0
+    for name, schema in components["schemas"].items():
+        for example in schema.get("examples", []):
+            validator = Draft202012Validator({**schema, "components": components})
+            assert not [e.message for e in validator.iter_errors(example)], name
+            checked += 1
+    for method, path, operation in _operations(document):
+        for code, response in operation["responses"].items():
+            for media in response.get("content", {}).values():
+                if "example" in media and "schema" in media:
+                    schema = {**media["schema"], "components": components}
+                    errors = Draft202012Validator(schema).iter_errors(media["example"])
+                    assert not [e.message for e in errors], (method, path, code)
+                    checked += 1
+    assert checked >= 30
+
+
 # ---------------------------------------------------------------- the document against answers
 
 

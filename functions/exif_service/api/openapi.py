@@ -25,7 +25,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.routing import BaseRoute
 
 from exif_service.api.images.session import SESSION_COOKIE
@@ -534,7 +534,29 @@ def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
                             headers.setdefault(name, header)
     components = schema.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    _restore_examples(components.get("schemas", {}), routes)
     _drop_unused_validation_schemas(schema)
+
+
+def _restore_examples(schemas: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
+    """Put the response models' examples back whole: FastAPI drops every `null` from the
+    document, so an example whose answer has a null field would no longer fit its schema."""
+    for model in _response_models(routes):
+        built = TypeAdapter(model).json_schema(by_alias=True, mode="serialization")
+        named = dict(built.get("$defs", {}))
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            named[model.__name__] = built
+        for name, found in named.items():
+            if "examples" in found and name in schemas:
+                schemas[name]["examples"] = found["examples"]
+
+
+def _response_models(routes: Sequence[BaseRoute]) -> Iterator[Any]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            for response in route.responses.values():
+                if isinstance(response, dict) and response.get("model") is not None:
+                    yield response["model"]
 
 
 def _dependencies(dependant: Dependant) -> Iterator[Dependant]:

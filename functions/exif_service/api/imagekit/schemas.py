@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from exif_service.domain.library import LibraryEntry, MediaReading
 from exif_service.domain.metadata import NumericTag
@@ -489,38 +490,37 @@ class UploadedFile(_Doc):
     embedded_metadata: dict[str, Any] | None = Field(default=None, alias="embeddedMetadata")
 
 
+_LIBRARY_FILE_EXAMPLE: JsonDict = {
+    "type": "file",
+    "fileId": _FILE_ID,
+    "name": "photo_6fn9l9rm.jpg",
+    "filePath": "/photo_6fn9l9rm.jpg",
+    "url": _FILE_URL,
+    "thumbnail": _FILE_URL,
+    "fileType": "image",
+    "mime": "image/jpeg",
+    "size": 16324,
+    "height": 240,
+    "width": 320,
+    "hasAlpha": False,
+    "tags": ["a", "b"],
+    "AITags": None,
+    "customCoordinates": None,
+    "customMetadata": {},
+    "isPrivateFile": False,
+    "isPublished": True,
+    "versionInfo": {"id": _FILE_ID, "name": "Version 1"},
+    "createdAt": "2026-11-28T23:53:47.737Z",
+    "updatedAt": "2026-11-28T23:53:47.737Z",
+}
+
+
 class LibraryFile(_Doc):
     """A file of the caller's media library."""
 
     model_config = ConfigDict(
         populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "file",
-                    "fileId": _FILE_ID,
-                    "name": "photo_6fn9l9rm.jpg",
-                    "filePath": "/photo_6fn9l9rm.jpg",
-                    "url": _FILE_URL,
-                    "thumbnail": _FILE_URL,
-                    "fileType": "image",
-                    "mime": "image/jpeg",
-                    "size": 16324,
-                    "height": 240,
-                    "width": 320,
-                    "hasAlpha": False,
-                    "tags": ["a", "b"],
-                    "AITags": None,
-                    "customCoordinates": None,
-                    "customMetadata": {},
-                    "isPrivateFile": False,
-                    "isPublished": True,
-                    "versionInfo": {"id": _FILE_ID, "name": "Version 1"},
-                    "createdAt": "2026-11-28T23:53:47.737Z",
-                    "updatedAt": "2026-11-28T23:53:47.737Z",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [_LIBRARY_FILE_EXAMPLE]},
     )
 
     type: str
@@ -547,6 +547,13 @@ class LibraryFile(_Doc):
 
 
 class SimilarFile(LibraryFile):
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [{**_LIBRARY_FILE_EXAMPLE, "pHash": "91966c686e952fc9", "pHashDistance": 3}]
+        },
+    )
+
     p_hash: str = Field(alias="pHash")
     p_hash_distance: int = Field(alias="pHashDistance")
 

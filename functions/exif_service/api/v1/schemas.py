@@ -345,6 +345,7 @@ class Removal(_Doc):
                     "downloadUrl": "https://api.example.com/download-cleaned/"
                     "bf2c6664-84f5-4ed6-9687-ad926c74681a",
                     "verified": True,
+                    "contentCredentials": "none",
                 }
             ]
         },
