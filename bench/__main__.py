@@ -58,7 +58,7 @@ TARGET_PEER_LATENCY = 1.30  # HTTP extract at concurrency 1 / the peer's, median
 TARGET_REMOVE_LATENCY = 1.50  # HTTP remove / HTTP extract at concurrency 1, median ms
 HTTP_SAMPLE = 100  # files of the small corpus sent over HTTP per contender and round
 LARGE_UPLOAD = 25 * 1024 * 1024 - 64 * 1024  # just under the local server's 25 MB cap
-LAMBDA_SYNC_FILE = 4_400_000  # about the largest file a synchronous request carries on AWS
+LAMBDA_SYNC_FILE = 4 * 1024 * 1024  # the deployed request cap (template.yaml)
 TARGET_STRIP_SHARE = 0.50  # safe strip / bare -all=, files per second
 TARGET_VERIFY_COST = 0.25  # verification / the rest of a safe strip, median ms per file
 PER_PROCESS_SAMPLE = 40  # `exiftool` launched per file is slow: a sample is enough
