@@ -7,10 +7,11 @@ offline, and its Content-Security-Policy allows no inline script and nothing fro
 
 from __future__ import annotations
 
+import importlib.util
+from functools import cache
 from html import escape
 from pathlib import Path
 
-import fastapi_offline
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
@@ -19,13 +20,12 @@ from exif_service.domain.errors import NotFound
 DOCS_URL = "/docs"
 ASSETS_URL = "/docs/assets"
 
-_SWAGGER_DIR = Path(fastapi_offline.__file__).parent / "static"
 _OWN_DIR = Path(__file__).parent / "docs_static"
 # Only the files the page loads are served (no source maps, no listing of the package).
 _ASSETS = {
-    "swagger-ui-bundle.js": (_SWAGGER_DIR, "text/javascript; charset=utf-8"),
-    "swagger-ui.css": (_SWAGGER_DIR, "text/css; charset=utf-8"),
-    "docs.js": (_OWN_DIR, "text/javascript; charset=utf-8"),
+    "swagger-ui-bundle.js": ("fastapi_offline", "text/javascript; charset=utf-8"),
+    "swagger-ui.css": ("fastapi_offline", "text/css; charset=utf-8"),
+    "docs.js": ("", "text/javascript; charset=utf-8"),
 }
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -86,5 +86,15 @@ def docs_asset(name: str) -> FileResponse:
     found = _ASSETS.get(name)
     if found is None:
         raise NotFound("Not found.")
-    directory, media_type = found
+    package, media_type = found
+    directory = _static_dir(package) if package else _OWN_DIR
     return FileResponse(directory / name, media_type=media_type, headers=_ASSET_HEADERS)
+
+
+@cache
+def _static_dir(package: str) -> Path:
+    # found without importing the package: its __init__ pulls in more than the files we serve
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFound("Not found.")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"

@@ -28,7 +28,6 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter
 from starlette.routing import BaseRoute
 
-from exif_service.api.images.session import SESSION_COOKIE
 from exif_service.settings import get_settings
 
 MB = 1024 * 1024
@@ -323,6 +322,7 @@ def verified_file_response(description: str, media_type: str) -> dict[int | str,
 
 # ---------------------------------------------------------------- finishing the document
 
+# the session cookie's name is `api.images.session.SESSION_COOKIE`, filled in by `describe`
 SECURITY_SCHEMES: dict[str, Any] = {
     "apiKeyHeader": {
         "type": "apiKey",
@@ -350,7 +350,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
     "session": {
         "type": "apiKey",
         "in": "cookie",
-        "name": SESSION_COOKIE,
+        "name": "",
         "description": "The browser session set by sign-in (any plan); requests that change "
         "state must come from this site's own pages.",
     },
@@ -499,7 +499,9 @@ def install_openapi(app: FastAPI) -> None:
 
 def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
     """Finish a FastAPI-built document in place."""
+    # imported here, like the routers: building the document is the only use
     from exif_service.api.idempotency import covered  # the middleware's own list of paths
+    from exif_service.api.images.session import SESSION_COOKIE
 
     security = {
         (method.lower(), context.path_format): _security_of(context.dependant)
@@ -533,7 +535,9 @@ def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
                         for name, header in _rate_limit_headers(path, code).items():
                             headers.setdefault(name, header)
     components = schema.setdefault("components", {})
-    components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    schemes = copy.deepcopy(SECURITY_SCHEMES)
+    schemes["session"]["name"] = SESSION_COOKIE
+    components.setdefault("securitySchemes", {}).update(schemes)
     _restore_examples(components.get("schemas", {}), routes)
     _drop_unused_validation_schemas(schema)
 
