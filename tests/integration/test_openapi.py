@@ -379,32 +379,33 @@ def generated(served: str) -> Iterator[ModuleType]:
 
 
 def _generate(document: str, target: Path) -> None:
-    work = Path(tempfile.mkdtemp(prefix="exif-service-openapi-"))
-    (work / "openapi.json").write_text(document)
-    (work / "config.json").write_text(json.dumps(_GENERATOR_CONFIG))
-    result = subprocess.run(
-        [
-            str(_GENERATOR),
-            "generate",
-            "--path",
-            str(work / "openapi.json"),
-            "--config",
-            str(work / "config.json"),
-            "--meta",
-            "none",
-            "--output-path",
-            str(work / "client" / _PACKAGE),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    # nothing the generator could not express may be left out of the client
-    assert "Warning" not in result.stdout, result.stdout
-    with contextlib.suppress(OSError):  # another worker may have put the same client there
-        (work / "client").replace(target)
+    with tempfile.TemporaryDirectory(prefix="exif-service-openapi-") as scratch:
+        work = Path(scratch)
+        (work / "openapi.json").write_text(document)
+        (work / "config.json").write_text(json.dumps(_GENERATOR_CONFIG))
+        result = subprocess.run(
+            [
+                str(_GENERATOR),
+                "generate",
+                "--path",
+                str(work / "openapi.json"),
+                "--config",
+                str(work / "config.json"),
+                "--meta",
+                "none",
+                "--output-path",
+                str(work / "client" / _PACKAGE),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        # nothing the generator could not express may be left out of the client
+        assert "Warning" not in result.stdout, result.stdout
+        with contextlib.suppress(OSError):  # another worker may have put the same client there
+            (work / "client").replace(target)
 
 
 def _api(client_package: ModuleType, surface: str, operation: str) -> Any:
