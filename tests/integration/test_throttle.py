@@ -3,7 +3,9 @@ feedback: 429 with Retry-After in the images envelope, state in DynamoDB shared 
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -62,6 +64,31 @@ def test_fifth_wrong_password_locks_the_account_and_even_the_right_one_gets_429(
     _assert_throttled(_sign_in(client, user.email.upper(), WRONG), most=30)
     # the already signed-in browser is not signed out by someone else's guessing
     assert user.client.get("/api/auth/get-session").json()["user"]["id"] == user.user_id
+
+
+def test_thirty_simultaneous_guesses_get_at_most_six_password_checks(app: FastAPI) -> None:
+    from exif_service.local.emulator import make_item_writes_atomic
+
+    make_item_writes_atomic()  # moto serialises item writes as DynamoDB does
+    user = signed_in(app, "burst@example.com")
+    start = threading.Barrier(30)
+
+    def guess(i: int) -> Response:
+        client = TestClient(app, client=(f"198.51.100.{i}", 4000))  # a botnet: many addresses
+        start.wait()
+        return _sign_in(client, user.email, f"guess number {i}")
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        responses = list(pool.map(guess, range(30)))
+
+    checked = [r for r in responses if r.status_code == 401]
+    refused = [r for r in responses if r.status_code == 429]
+    # five free turns, and at most the one turn after a lockout: never thirty argon2 checks
+    assert 5 <= len(checked) <= 6
+    assert len(checked) + len(refused) == 30
+    for r in refused:
+        _assert_throttled(r, most=62)  # each request reads the clock when it starts
+    _assert_throttled(_sign_in(TestClient(app), user.email, PASSWORD), most=60)
 
 
 def test_the_lockout_holds_for_every_process_sharing_the_store(app: FastAPI) -> None:

@@ -117,12 +117,12 @@ def sign_in(
     email_address = valid_email(email)
     if not isinstance(password, str) or not password:
         raise BadRequest("Password is required.")
-    throttle.check_sign_in(email_address, address, now)
+    attempt = throttle.begin_sign_in(email_address, address, now)
     account = _verified(email_address, password)
     if account is None:
-        throttle.sign_in_failed(email_address, address, now)
+        throttle.sign_in_failed(attempt)
         raise Unauthorized(BAD_CREDENTIALS)
-    throttle.sign_in_succeeded(email_address)
+    throttle.sign_in_succeeded(attempt)
     return _start_session(account)
 
 
@@ -158,11 +158,11 @@ def change_password(
     if not isinstance(current, str) or not current:
         raise BadRequest("Current password is required.")
     secret = _valid_new_password(new)
-    throttle.check_sign_in(account.email, address, now)
+    attempt = throttle.begin_sign_in(account.email, address, now)
     if _verified(account.email, current) is None:
-        throttle.sign_in_failed(account.email, address, now)
+        throttle.sign_in_failed(attempt)
         raise BadRequest(WRONG_PASSWORD)
-    throttle.sign_in_succeeded(account.email)
+    throttle.sign_in_succeeded(attempt)
     started = datetime.now(UTC)
     accounts.change_password_hash(account.user_id, hash_password(secret), started)
     sign_out(token)

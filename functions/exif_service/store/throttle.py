@@ -76,6 +76,61 @@ def add_attempt(subject: str, now: float, window_s: int, keep_s: int) -> Count:
     raise RuntimeError(f"could not count an attempt for {subject!r}")  # pragma: no cover
 
 
+def take_free_attempt(
+    subject: str, now: float, free: int, window_s: int, keep_s: int
+) -> int | None:
+    """Count an attempt if the subject has had fewer than `free` in the current window (or the
+    window is over and no lockout holds); its number, or None when none is free."""
+    expires = _moment(now + keep_s)
+    below = (ThrottleState.window_start > now - window_s) & (ThrottleState.attempts < free)
+    counted = _update(
+        subject, [ThrottleState.attempts.add(1), ThrottleState.ttl.set(expires)], below
+    )
+    if counted is None:
+        unlocked = ThrottleState.locked_until.does_not_exist() | (ThrottleState.locked_until <= now)
+        stale = ThrottleState.subject.does_not_exist() | (
+            (ThrottleState.window_start <= now - window_s) & unlocked
+        )
+        counted = _update(
+            subject,
+            [
+                ThrottleState.attempts.set(1),
+                ThrottleState.window_start.set(now),
+                ThrottleState.ttl.set(expires),
+            ],
+            stale,
+        )
+    return int(counted.attempts) if counted is not None else None
+
+
+def take_attempt_past_lockout(
+    subject: str, now: float, seen: int, lock_until: float, keep_s: int
+) -> bool:
+    """Count attempt `seen + 1` of a subject whose lockout is over, locking it again until
+    `lock_until` at once, so that concurrent attempts wait; False if another request changed
+    the count first or a lockout holds."""
+    unlocked = ThrottleState.locked_until.does_not_exist() | (ThrottleState.locked_until <= now)
+    condition = (ThrottleState.attempts == seen) & unlocked
+    actions = [
+        ThrottleState.attempts.set(seen + 1),
+        ThrottleState.locked_until.set(lock_until),
+        ThrottleState.ttl.set(_moment(max(lock_until, now) + keep_s)),
+    ]
+    return _update(subject, actions, condition) is not None
+
+
+def give_back(subject: str, held_until: float = 0) -> None:
+    """Uncount one attempt (it turned out to be no failure), and lift the lockout it set while
+    it was being checked (`held_until`), unless a later failure has replaced it."""
+    _update(subject, [ThrottleState.attempts.add(-1)], ThrottleState.attempts > 0)
+    if held_until:
+        _update(
+            subject,
+            [ThrottleState.locked_until.set(0)],
+            ThrottleState.locked_until == held_until,
+        )
+
+
 def lock_until(subject: str, until: float, keep_s: int) -> None:
     """Lock the subject out until `until`, unless it already is for longer."""
     later = ThrottleState.locked_until.does_not_exist() | (ThrottleState.locked_until < until)
