@@ -424,12 +424,12 @@ def test_a_generated_client_extracts_metadata(
     client = generated.AuthenticatedClient(
         base_url=served, token=stack.user.key, prefix="", auth_header_name="X-API-Key"
     )
-    body = _model(generated, "ExtractApiV1ExtractPostFilesBody")(
+    body = _model(generated, "V1ExtractFilesBody")(
         file=from_package.File(
             payload=io.BytesIO(photo.read_bytes()), file_name="photo.jpg", mime_type="image/jpeg"
         )
     )
-    extract = _api(generated, "v1", "extract_api_v1_extract_post")
+    extract = _api(generated, "v1", "v1_extract")
     with client:
         answer = extract.sync_detailed(client=client, body=body)
     assert answer.status_code == 200, answer.content
@@ -458,14 +458,14 @@ def test_a_generated_client_strips_a_photo(
     from_package = importlib.import_module(f"{_PACKAGE}.types")
     photo = make_photo(tmp_path / "photo.jpg")
     client = generated.AuthenticatedClient(base_url=served, token=stack.user.key)
-    preset = _model(generated, "StripExifApiImagesStripExifPostBodyPreset")
-    body = _model(generated, "StripExifApiImagesStripExifPostBody")(
+    preset = _model(generated, "ImagesStripExifBodyPreset")
+    body = _model(generated, "ImagesStripExifBody")(
         file=from_package.File(
             payload=io.BytesIO(photo.read_bytes()), file_name="photo.jpg", mime_type="image/jpeg"
         ),
         preset=preset.SENSITIVE,
     )
-    strip = _api(generated, "images", "strip_exif_api_images_strip_exif_post")
+    strip = _api(generated, "images", "images_strip_exif")
     with client:
         answer = strip.sync_detailed(client=client, body=body)
     assert answer.status_code == 200, answer.content

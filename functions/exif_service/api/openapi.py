@@ -11,7 +11,8 @@ the web pages' function), built from every router once and finished here:
 - the upload size limit of this deployment on every file part;
 - the optional `Idempotency-Key` header (and its 409 and 422) where the middleware takes it;
 - the `X-RateLimit-*` headers on the answers of operations that count against a quota;
-- no default 422 validation body: every surface answers a malformed request with its own 400.
+- no default 422 validation body: every surface answers a malformed request with its own 400;
+- short operation ids (`v1_extract`), which generated clients name their functions after.
 """
 
 from __future__ import annotations
@@ -535,11 +536,32 @@ def describe(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
                         for name, header in _rate_limit_headers(path, code).items():
                             headers.setdefault(name, header)
     components = schema.setdefault("components", {})
+    _name_operations(schema, routes)
     schemes = copy.deepcopy(SECURITY_SCHEMES)
     schemes["session"]["name"] = SESSION_COOKIE
     components.setdefault("securitySchemes", {}).update(schemes)
     _restore_examples(components.get("schemas", {}), routes)
     _drop_unused_validation_schemas(schema)
+
+
+def _name_operations(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
+    """`<tag>_<function>` operation ids (`v1_extract`, `images_strip_exif`): what generated
+    clients name their functions and body models after."""
+    names = {
+        (method.lower(), route.path_format): route.name
+        for route in routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+        for method in route.methods
+    }
+    chosen: dict[tuple[str, str], str] = {}
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            name, tags = names.get((method, path)), operation.get("tags") or []
+            if name and tags:
+                chosen[(path, method)] = f"{tags[0]}_{name}"
+    if len(set(chosen.values())) == len(chosen):  # else keep FastAPI's, which are unique
+        for (path, method), operation_id in chosen.items():
+            schema["paths"][path][method]["operationId"] = operation_id
 
 
 def _restore_examples(schemas: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
