@@ -551,7 +551,7 @@ def _name_operations(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> Non
         (method.lower(), route.path_format): route.name
         for route in routes
         if isinstance(route, APIRoute) and route.include_in_schema
-        for method in route.methods
+        for method in route.methods or ()
     }
     chosen: dict[tuple[str, str], str] = {}
     for path, item in schema.get("paths", {}).items():
