@@ -43,6 +43,8 @@ export function explain(status, data) {
   const message = data && typeof data.message === "string" ? data.message : "";
   if (status === 0) return { text: "The server could not be reached. Check your connection and try again." };
   if (status === 401) return { text: "Please sign in to do this.", link: { href: signInHref(), text: "Sign in" } };
+  // sign-in lockouts and per-address limits: waiting helps, upgrading does not
+  if (data && data.error === "too_many_attempts") return { text: message || "Too many attempts. Try again later." };
   if (status === 429 || (data && data.error === "limit_reached")) {
     return {
       text: message || "You have used all of today's images.",
