@@ -97,6 +97,7 @@ def _serve(args: argparse.Namespace) -> int:
         emulator = EmulatorProcess(settings)
         settings = emulator.start()
         print(f"embedded AWS emulator on {emulator.endpoint} (pid {emulator.pid})", file=sys.stderr)
+        emulator.on_exit(_emulator_died)
     try:
         from exif_service.engine.exiftool import get_pool, shutdown_pool
         from exif_service.local.app import create_local_app
@@ -137,11 +138,21 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if emulator is not None:
             emulator.stop()  # last: the app may use the store until its requests are done
-    return 0
+    return 1 if _emulator_exit else 0
+
+
+_emulator_exit: list[int] = []
+
+
+def _emulator_died(returncode: int) -> None:
+    """The emulator stopped under a running server: every request would fail, so stop too."""
+    print(f"the embedded AWS emulator exited ({returncode}); stopping", file=sys.stderr)
+    _emulator_exit.append(returncode)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+    raise SystemExit(1 if _emulator_exit else 0)
 
 
 @contextmanager

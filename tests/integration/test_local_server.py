@@ -216,3 +216,13 @@ def test_slow_clients_are_cut_off_and_connections_are_capped(tmp_path: Path) -> 
                 sock.close()
         assert 503 in statuses
         assert _get(port) == 404  # the held connections are gone: served again
+
+
+def test_the_server_stops_when_its_emulator_dies(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serve(data, tmp_path / "server.log") as server:
+        os.kill(int(str(_state(data)["emulatorPid"])), signal.SIGKILL)
+        # every request would fail without its store: the server says so and stops
+        assert server.process.wait(timeout=120) == 1
+    assert "emulator exited" in (tmp_path / "server.log").read_text()
+    assert not (data / "server.json").exists()

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,7 @@ class EmulatorProcess:
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings or get_settings()
         self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
         self.endpoint = ""
 
     @property
@@ -214,7 +216,21 @@ class EmulatorProcess:
         self._settings = settings
         return settings
 
+    def on_exit(self, callback: Callable[[int], object]) -> None:
+        """Call `callback(returncode)` from a watcher thread if the child exits before `stop`."""
+        process = self._process
+        if process is None:
+            return
+
+        def watch() -> None:
+            code = process.wait()
+            if not self._stopping.is_set():
+                callback(code)
+
+        threading.Thread(target=watch, name="emulator-watch", daemon=True).start()
+
     def stop(self, *, timeout_s: float = 60.0) -> None:
+        self._stopping.set()
         process, self._process = self._process, None
         if process is None:
             return

@@ -60,7 +60,8 @@ class DeadlineH11Protocol(H11Protocol):
     def _expire(self) -> None:
         self._deadline = None
         if self.conn.their_state is h11.SEND_BODY and self.flow.read_paused:
-            return  # the app is not reading yet: the client is not the slow one
+            self._arm(self.body_idle_timeout_s)  # the app is not reading: the client is not slow
+            return
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
             self.logger.info("closing a connection whose request is too slow")
             self.transport.close()

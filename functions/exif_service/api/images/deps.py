@@ -32,7 +32,9 @@ def admin_account(account: ImagesAccount) -> Account:
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address as the server (or API Gateway, through Mangum) saw it."""
+    """The caller's address, never a header the caller wrote: on AWS API Gateway's `sourceIp`
+    (Mangum's client), locally the connection's peer, or the X-Forwarded-For of a proxy listed
+    in EXIF_SERVICE_FORWARDED_ALLOW_IPS (uvicorn applies it, local/server.py)."""
     return request.client.host if request.client else "unknown"
 
 
