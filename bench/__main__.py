@@ -571,7 +571,7 @@ def run(files: list[Path], camera: list[Path], work: Path, args: argparse.Namesp
 
 
 def _other_sections(
-    server_peak: tuple[int, int] | None,
+    server_peak: memory.PeakTreeRss | None,
     large: Path,
     camera: Sequence[Path],
     args: argparse.Namespace,
@@ -580,11 +580,11 @@ def _other_sections(
     verdict."""
     results: list[bool] = []
     if server_peak is not None:
-        peak_bytes, processes = server_peak
+        parts = ", ".join(f"{name} {size / 2**20:.0f}" for name, size in server_peak.parts.items())
         print(
-            f"\nlocal server peak memory: {peak_bytes / 2**20:.0f} MiB resident, summed over its "
-            f"{processes} processes (server, ExifTool, emulator), under concurrency 2 with "
-            f"{LARGE_UPLOAD / 2**20:.0f} MB uploads (extract, then remove)"
+            f"\nlocal server peak memory: {server_peak.bytes / 2**20:.0f} MiB resident, summed "
+            f"over its {server_peak.processes} processes ({parts} MiB), under concurrency 2 "
+            f"with {LARGE_UPLOAD / 2**20:.0f} MB uploads (6 extracts, then 6 removes)"
         )
 
     print(f"\nupload handling alone ({LARGE_UPLOAD / 2**20:.0f} MB file, 64 KB messages)")
@@ -646,12 +646,12 @@ def _http_rows(
     return interleaved_runs(rounds, contenders)
 
 
-def _server_peak(ours: Served, large: Path) -> tuple[int, int]:
+def _server_peak(ours: Served, large: Path) -> memory.PeakTreeRss:
     """The largest resident sum of the server's process tree under 25 MB uploads at c=2."""
     with memory.PeakTreeRss(ours.pid) as peak:
         for verb in ("extract", "remove"):
             http_run(verb, ours.url, ours.key, f"/api/v1/{verb}", [large] * 6, 2)
-    return peak.bytes, peak.processes
+    return peak
 
 
 if __name__ == "__main__":

@@ -32,6 +32,21 @@ def rss(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
+def label(pid: int) -> str:
+    """What a process of the local server is, from its command line."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "gone"
+    if "local.child" in command:
+        return "emulator"
+    if "exiftool" in command:
+        return "ExifTool"
+    if " serve" in command:
+        return "server"
+    return command.split(" ", 1)[0].rsplit("/", 1)[-1] or str(pid)
+
+
 def tree_rss(pid: int) -> int:
     return sum(rss(p) for p in descendants(pid))
 
@@ -45,15 +60,20 @@ class PeakTreeRss:
         self.interval = interval
         self.bytes = 0
         self.processes = 0
+        self.parts: dict[str, int] = {}  # label -> resident bytes, at the peak
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            tree = descendants(self.pid)
-            total = sum(rss(p) for p in tree)
+            tree = {p: rss(p) for p in descendants(self.pid)}
+            total = sum(tree.values())
             if total > self.bytes:
                 self.bytes, self.processes = total, len(tree)
+                self.parts = {}
+                for pid, resident in tree.items():
+                    name = label(pid)
+                    self.parts[name] = self.parts.get(name, 0) + resident
             time.sleep(self.interval)
 
     def __enter__(self) -> PeakTreeRss:
