@@ -81,6 +81,46 @@ def test_deleted_objects_leave_the_snapshot(tmp_path: Path) -> None:
     reset_clients()
 
 
+def test_data_saved_in_the_layout_before_the_journal_is_restored_and_replaced() -> None:
+    import hashlib
+
+    from exif_service.local.persistence import Snapshot
+    from exif_service.store.accounts import create_api_key, resolve_api_key, upsert_user
+    from exif_service.store.aws import client
+    from exif_service.store.blobs import Blobs
+
+    root = get_settings().data_dir / "data"
+    with mock_aws():  # write the old layout: one JSON file per table, S3 files by key hash
+        _fresh_store()
+        account = upsert_user("old@example.com")
+        raw, _ = create_api_key(account.user_id, "old")
+        for table in ("users", "api-keys"):
+            items = client("dynamodb").scan(TableName=get_settings().table_name(table))["Items"]
+            (root / "dynamodb").mkdir(parents=True, exist_ok=True)
+            (root / "dynamodb" / f"{table}.json").write_text(json.dumps(items))
+        key = "results/old/clean.jpg"
+        (root / "s3").mkdir(parents=True, exist_ok=True)
+        (root / "s3" / hashlib.sha256(key.encode()).hexdigest()).write_bytes(b"\xff\xd8old")
+        manifest = {
+            key: {"file": hashlib.sha256(key.encode()).hexdigest(), "contentType": "image/jpeg"}
+        }
+        (root / "s3-manifest.json").write_text(json.dumps(manifest))
+
+    with mock_aws():
+        _fresh_store()
+        snapshot = Snapshot(get_settings())
+        assert snapshot.restore() is None  # no journal was folded into the old layout
+        owner = resolve_api_key(raw)
+        assert owner is not None and owner.email == "old@example.com"
+        obj = Blobs().s3.get_object(Bucket=get_settings().bucket, Key="results/old/clean.jpg")
+        assert obj["Body"].read() == b"\xff\xd8old" and obj["ContentType"] == "image/jpeg"
+        snapshot.save(folded="j1")
+    # the new layout replaces the old one: one snapshot file, blobs by content
+    assert sorted(p.name for p in root.iterdir()) == ["s3", "snapshot.json"]
+    assert [p.name for p in (root / "s3").iterdir()] == [hashlib.sha256(b"\xff\xd8old").hexdigest()]
+    reset_clients()
+
+
 # --- the journal: every acknowledged write survives kill -9 ------------------------------------
 
 
