@@ -151,6 +151,40 @@ def test_uploads_racing_on_one_new_name_leave_one_file_and_one_object(
     assert served.content in {p.read_bytes() for p in pictures}
 
 
+def test_a_delete_racing_a_replacement_leaves_no_object_without_its_record(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from exif_service.local.app import create_local_app
+
+    first, second = (make_jpeg(tmp_path / f"v{i}.jpg", seed=60 + 40 * i) for i in range(2))
+    # the delete's write reaches the store two seconds late: the replacement lands before it
+    with slow_dynamodb(monkeypatch, {"DeleteItem"}, delay_s=2.0):
+        owner = make_user("swapper@example.com")
+        app = create_local_app()
+
+        def upload(picture: Path) -> Response:
+            return TestClient(app).post(
+                "/api/v1/files/upload",
+                headers=basic(owner.key),
+                files={"file": ("swap.jpg", picture.read_bytes())},
+                data={"fileName": "swap.jpg", "useUniqueFileName": "false"},
+            )
+
+        file_id = upload(first).json()["fileId"]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            deleting = pool.submit(
+                TestClient(app).delete, f"/v1/files/{file_id}", headers=basic(owner.key)
+            )
+            replaced = upload(second)
+            deleted = deleting.result()
+
+        assert replaced.status_code == 200, replaced.text
+        assert deleted.status_code in (200, 204), deleted.text
+        records = [f for f in LibraryFile.scan() if f.user_id == owner.user_id]
+        objects = sorted(Blobs().keys(f"library/{owner.user_id}/"))
+        assert objects == sorted(f.s3_key for f in records)  # no object without its record
+
+
 @dataclass
 class IdempotentStripe:
     """A local stand-in for Stripe's customer and checkout endpoints that honours

@@ -129,3 +129,14 @@ def test_a_plan_change_by_this_process_takes_effect_at_once(
     refused = client.get("/api/billing/status", headers=bearer)
     assert refused.status_code == 403
     assert refused.json()["upgradeUrl"] == "/pricing"
+
+
+def test_an_owner_read_before_a_revoke_is_not_remembered_after_it(aws: Settings) -> None:
+    user = make_user("inflight@example.com")
+    cache = KeyCache(ttl_s=30, clock=Clock())
+    account = store.resolve_api_key(user.key)  # a lookup in flight ...
+    assert account is not None
+    seen = cache.generation
+    cache.forget_user(user.user_id)  # ... while this process revokes the key
+    cache.remember(user.key, account, seen)
+    assert cache.owner(user.key) is None

@@ -211,6 +211,8 @@ class KeyCache:
         self._max = max_entries
         self._owners: dict[str, _Owner] = {}
         self._lock = threading.Lock()
+        # raised by every forget: an owner read before a revoke must not be remembered after it
+        self.generation = 0
 
     def owner(self, raw: str) -> Account | None:
         """The cached owner of `raw`, noting a use (last-used written at most once a minute)."""
@@ -230,11 +232,14 @@ class KeyCache:
             accounts.touch_api_key(raw, datetime.now(UTC))
         return hit.account
 
-    def remember(self, raw: str, account: Account) -> None:
+    def remember(self, raw: str, account: Account, generation: int) -> None:
+        """Cache the owner read from the store while the cache was at `generation`."""
         if self.ttl_s <= 0:
             return
         now = self.clock()
         with self._lock:
+            if generation != self.generation:
+                return  # a key or owner was forgotten while this one was being read
             if len(self._owners) >= self._max:
                 self._owners = {
                     k: v for k, v in self._owners.items() if now - v.cached_at < self.ttl_s
@@ -246,6 +251,7 @@ class KeyCache:
 
     def forget_user(self, user_id: str) -> None:
         with self._lock:
+            self.generation += 1
             self._owners = {k: v for k, v in self._owners.items() if v.account.user_id != user_id}
 
 
@@ -276,10 +282,11 @@ def key_owner(raw: str | None, cache: KeyCache | None = None) -> Account:
     owners = cache or key_cache()
     account = owners.owner(key)
     if account is None:
+        generation = owners.generation
         account = accounts.resolve_api_key(key)
         if account is None:
             raise Unauthorized("Invalid API key")
-        owners.remember(key, account)
+        owners.remember(key, account, generation)
     require_api_access(account)
     return account
 

@@ -140,9 +140,17 @@ def file_details(owner_id: str, file_id: str) -> LibraryEntry:
 
 
 def delete_file(owner_id: str, file_id: str, blobs: Blobs) -> None:
-    entry = file_details(owner_id, file_id)
-    store.delete_entry(entry.file_id)
-    blobs.delete(entry.s3_key)
+    """Delete one of the owner's files: its record, then the object it pointed at.
+
+    The record is deleted only while it still points at the object read, so an upload that
+    replaces the file meanwhile cannot leave its new object behind with no record.
+    """
+    for _ in range(_REPLACE_TRIES):
+        entry = file_details(owner_id, file_id)
+        if store.delete_entry_of(entry.file_id, entry.s3_key):
+            blobs.delete(entry.s3_key)
+            return
+    raise ServiceUnavailable("The library is busy with this file. Try again in a moment.")
 
 
 def shared_file(file_id: str, owner_id: str | None, token: str | None) -> LibraryEntry:

@@ -58,5 +58,7 @@ def user_entries(user_id: str) -> Iterator[LibraryEntry]:
         yield _record(item)
 
 
-def delete_entry(file_id: str) -> None:
-    LibraryFile(file_id=file_id).delete()
+def delete_entry_of(file_id: str, s3_key: str) -> bool:
+    """Delete the record while it still points at `s3_key`; False if it no longer does."""
+    item = LibraryFile(file_id=file_id)
+    return conditional_write(lambda: item.delete(condition=LibraryFile.s3_key == s3_key))
