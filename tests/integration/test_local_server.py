@@ -205,6 +205,27 @@ def test_slow_clients_are_cut_off_and_connections_are_capped(tmp_path: Path) -> 
         assert _stall_body(port), "a body that stops arriving must not hold forever"
         assert _get(port) == 404  # the server itself is fine
 
+        # a request head past 16 KB is refused, whether it comes at once or in pieces
+        for pieces in (1, 40):
+            head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.settimeout(60)
+                step = len(head) // pieces + 1
+                try:
+                    for start in range(0, len(head), step):
+                        sock.sendall(head[start : start + step])
+                except ConnectionError:
+                    pass  # refused before the rest was sent
+                assert sock.recv(1024).startswith(b"HTTP/1.1 4")
+        # a small head with its body in the same packet is not mistaken for a large head
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.settimeout(60)
+            sock.sendall(
+                b"POST /api/v1/extract HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" + b"b" * 30000
+            )
+            assert not sock.recv(1024).startswith(b"HTTP/1.1 431")
+
         # past the cap, a request is refused with 503 instead of waiting for a slot
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
         try:

@@ -3,7 +3,8 @@ forwarded addresses believed only from configured proxies.
 
 uvicorn times out idle keep-alive connections but not a request whose headers arrive a byte at
 a time: `DeadlineH11Protocol` gives each request's headers a deadline and its body an idle
-limit, and closes the connection when either passes.
+limit, and closes the connection when either passes; it also refuses a request head larger than
+16 KB with a 431.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from exif_service.settings import Settings
 
-# the largest request head (request line and headers) h11 buffers before refusing it
+# the largest request head (request line and headers) the server reads
 MAX_HEADER_BYTES = 16 * 1024
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8"
+    b"\r\nconnection: close\r\ncontent-length: 32\r\n\r\nRequest header fields too large."
+)
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -29,6 +34,7 @@ class DeadlineH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
+        self._head = bytearray()
         super().connection_made(transport)
         self._arm(self.header_timeout_s)
 
@@ -37,6 +43,11 @@ class DeadlineH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            self._disarm()
+            self.transport.write(_HEAD_TOO_LARGE)
+            self.transport.close()
+            return
         super().data_received(data)
         if self.conn.their_state is h11.SEND_BODY and not self.flow.read_paused:
             self._arm(self.body_idle_timeout_s)  # body bytes arrived: the idle clock restarts
@@ -47,6 +58,16 @@ class DeadlineH11Protocol(H11Protocol):
         super().on_response_complete()
         if not self.transport.is_closing():
             self._arm(self.header_timeout_s)  # the next request on this connection
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Whether the request head now arriving passes MAX_HEADER_BYTES (h11's own limit only
+        counts a head still incomplete after a read, so a large one sent at once got past it)."""
+        self._head.extend(data)
+        end = self._head.find(b"\r\n\r\n")
+        size = len(self._head) if end < 0 else end + 4
+        if end >= 0 or size > MAX_HEADER_BYTES:
+            self._head.clear()  # complete (the body is not counted), or refused
+        return size > MAX_HEADER_BYTES
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
