@@ -118,7 +118,8 @@ def sign_in(
     if not isinstance(password, str) or not password:
         raise BadRequest("Password is required.")
     attempt = throttle.begin_sign_in(email_address, address, now)
-    account = _verified(email_address, password)
+    with throttle.settled_on_fault(attempt):
+        account = _verified(email_address, password)
     if account is None:
         throttle.sign_in_failed(attempt)
         raise Unauthorized(BAD_CREDENTIALS)
@@ -159,7 +160,9 @@ def change_password(
         raise BadRequest("Current password is required.")
     secret = _valid_new_password(new)
     attempt = throttle.begin_sign_in(account.email, address, now)
-    if _verified(account.email, current) is None:
+    with throttle.settled_on_fault(attempt):
+        verified = _verified(account.email, current)
+    if verified is None:
         throttle.sign_in_failed(attempt)
         raise BadRequest(WRONG_PASSWORD)
     throttle.sign_in_succeeded(attempt)

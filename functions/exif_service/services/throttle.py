@@ -19,7 +19,10 @@ takes the clock (`now`, epoch seconds) so tests move time freely.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from exif_service.domain.accounts import hash_key
@@ -27,6 +30,8 @@ from exif_service.domain.errors import TooManyAttempts
 from exif_service.domain.throttle import lockout_seconds, retry_after
 from exif_service.settings import get_settings
 from exif_service.store import throttle as store
+
+log = logging.getLogger(__name__)
 
 SIGN_IN_LOCKED = "Too many failed sign-in attempts. Try again later."
 SIGN_UPS = "Too many sign-ups from this address. Try again later."
@@ -128,6 +133,21 @@ def sign_in_succeeded(attempt: SignInAttempt) -> None:
     that turn held while it was checked)."""
     store.forget(attempt.account.limit.subject)
     store.give_back(attempt.origin.limit.subject, attempt.origin.held_until)
+
+
+@contextmanager
+def settled_on_fault(attempt: SignInAttempt) -> Iterator[None]:
+    """Give both turns back when the password could not be checked at all (a store fault): an
+    attempt that never reached a verdict is no failure."""
+    try:
+        yield
+    except Exception:
+        for turn in (attempt.account, attempt.origin):
+            try:
+                store.give_back(turn.limit.subject, turn.held_until)
+            except Exception:  # the store is likely what failed: the turn ages out with its window
+                log.warning("could not give back a sign-in turn", exc_info=True)
+        raise
 
 
 def _allow(action: str, address: str, limit: int, message: str, now: float | None) -> None:
