@@ -66,10 +66,12 @@ def _local_stack() -> Iterator[tuple[Any, str, str]]:
     from exif_service.settings import get_settings
     from exif_service.store.accounts import create_api_key, upsert_user
     from exif_service.store.aws import reset_clients
+    from exif_service.store.bind import bind_models
 
     with mock_aws():
         get_settings.cache_clear()
         reset_clients()
+        bind_models(get_settings(), force=True)  # connections made after the counting hook
         prepare_store(get_settings())
         account = upsert_user("round-trips@example.com", plan=Plan.PRO)
         key, _ = create_api_key(account.user_id, "round trips")

@@ -23,6 +23,7 @@ from exif_service.domain.accounts import hash_key
 from exif_service.services.accounts import forget_account
 from exif_service.settings import get_settings
 from exif_service.store.aws import reset_clients
+from exif_service.store.bind import bind_models
 from exif_service.store.calls import counting_calls
 from exif_service.store.models import ApiKey
 
@@ -48,6 +49,8 @@ def counted() -> Iterator[tuple[TestClient, KeyedUser]]:
     with counting_calls(), mock_aws():
         get_settings.cache_clear()
         reset_clients()
+        # new pynamodb connections too: ones made by earlier tests have no counting hook
+        bind_models(get_settings(), force=True)
         prepare_store(get_settings())
         yield TestClient(create_local_app()), make_user("round-trips@example.com", "pro")
     reset_clients()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pynamodb.connection import Connection
 from pynamodb.models import Model
 
 from exif_service.settings import Settings
@@ -18,6 +19,7 @@ def bind_models(settings: Settings, *, force: bool = False) -> None:
         return
     for model in ALL_MODELS:
         _bind(model, settings)
+    _share_one_client(settings)
     _bound = marker
 
 
@@ -34,6 +36,27 @@ def _bind(model: type[Model], settings: Settings) -> None:
     # Drop the cached connection to the previous endpoint. Connections are otherwise kept for
     # the life of the process: each one builds a botocore client, which costs ~0.3 s.
     model._connection = None
+
+
+def _share_one_client(settings: Settings) -> None:
+    """Give every model's table connection one pynamodb `Connection`, hence one botocore client.
+
+    Each `Connection` makes its own botocore session and client on first use, and each new
+    session parses botocore's endpoint and service data again (~0.1 s): a request touching four
+    tables paid that four times on a cold start. The tables' key schemas go with them, so
+    nothing is described over the network; the client is still made lazily, on the first call.
+    """
+    shared = Connection(
+        region=settings.region,
+        host=settings.aws_endpoint_url,
+        connect_timeout_seconds=settings.store_connect_timeout_s,
+        read_timeout_seconds=settings.store_read_timeout_s,
+        max_retry_attempts=max(settings.store_max_attempts - 1, 0),
+    )
+    for model in ALL_MODELS:
+        table = model._get_connection()
+        shared.add_meta_table(table.connection.get_meta_table(table.table_name))
+        table.connection = shared
 
 
 def create_tables(settings: Settings) -> None:
