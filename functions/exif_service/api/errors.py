@@ -39,6 +39,7 @@ DEFAULT_STATUS_CODES: Mapping[type[ServiceError], int] = {
     e.UnsupportedFile: 415,
     e.Unprocessable: 422,
     e.QuotaExceeded: 429,
+    e.TooManyAttempts: 429,
     e.ServiceUnavailable: 503,
     e.EngineFailure: 500,
 }
@@ -92,8 +93,8 @@ class Surfaces:
 
 
 def retry_headers(error: ServiceError | None) -> dict[str, str]:
-    """`Retry-After` for an error the caller can retry after a pause (a storage fault)."""
-    if isinstance(error, e.StoreUnavailable):
+    """`Retry-After` for an error the caller may retry after a pause (store fault, lockout)."""
+    if isinstance(error, e.StoreUnavailable | e.TooManyAttempts):
         return {"Retry-After": str(error.retry_after)}
     return {}
 

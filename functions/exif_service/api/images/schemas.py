@@ -20,7 +20,6 @@ from exif_service.domain.provenance import Located
 from exif_service.domain.report import MetadataReport
 from exif_service.domain.retention import StoredFile, can_download, status_at
 from exif_service.services.privacy import PrivacyReport
-from exif_service.web.templating import render
 
 _GPS_DECIMALS = 7  # about a centimetre
 
@@ -155,12 +154,16 @@ def present_history(items: Sequence[StoredFile], now: datetime) -> dict[str, Any
 
 def history_html(items: Sequence[StoredFile], now: datetime) -> str:
     """The dashboard's history list as an HTML fragment."""
+    from exif_service.web.templating import render  # Jinja2 only where a fragment is drawn
+
     return render("history_table.html", rows=[history_image(item, now) for item in items])
 
 
 def admin_files_html(items: Sequence[StoredFile], now: datetime) -> str:
     """Every stored file with owner, status and a download link, for administrators."""
     rows = [(item, status_at(item, now).value, iso(item.created_at)) for item in items]
+    from exif_service.web.templating import render
+
     return render("admin_files_table.html", rows=rows)
 
 
