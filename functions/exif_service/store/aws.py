@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from exif_service.settings import get_settings
@@ -22,6 +21,10 @@ def client(service: Any) -> Any:
         signature_version="s3v4" if service == "s3" else None,
         s3={"addressing_style": "path"} if settings.aws_endpoint_url else None,
     )
+    # Imported here: boto3 (with s3transfer) is a tenth of a second or more of a cold start,
+    # and a function that never makes a client here (extract, most of the time) never pays it.
+    import boto3
+
     return boto3.client(
         service,
         region_name=settings.region,

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import boto3
-
 log = logging.getLogger(__name__)
 
 _BATCH = 10  # GetParameters accepts at most ten names
@@ -21,7 +19,10 @@ def read_secure_parameters(
 ) -> dict[str, str]:
     """The decrypted values of those of `names` that exist."""
     # Its own client: this runs while get_settings() is still building the settings that the
-    # cached clients in store/aws.py read.
+    # cached clients in store/aws.py read. boto3 is imported only when parameters are named, so
+    # the functions that name none do not load it at every cold start.
+    import boto3
+
     ssm = boto3.client("ssm", region_name=region, endpoint_url=endpoint_url)
     values: dict[str, str] = {}
     for start in range(0, len(names), _BATCH):
