@@ -2,8 +2,9 @@
 Lambda's init phase loads it, leaves none of the modules it has no use for in `sys.modules`.
 
 What a module costs at import is paid by every cold start of the function (bench/cold_start.py
-shows the times): the X-Ray SDK alone is about a third of a second, Jinja2 and Stripe less, but
-the extract function needs none of them.
+shows the times): the X-Ray SDK alone is about a third of a second, boto3 with s3transfer a tenth
+or more, qpdf's bindings, Jinja2 and Stripe less, and the extract function needs none of them
+to start.
 """
 
 from __future__ import annotations
@@ -21,24 +22,28 @@ HANDLERS = Path(__file__).resolve().parents[2] / "functions" / "exif_service" / 
 XRAY = ("aws_xray_sdk",)
 PAGES = ("jinja2", "exif_service.web")
 STRIPE = ("stripe", "exif_service.services.billing")
+# loaded where first used: S3 clients and SSM parameters (boto3), a PDF to rewrite (qpdf)
+LAZY = ("boto3", "s3transfer", "pikepdf")
+EVERYWHERE = XRAY + LAZY
 
 # handler module -> module name prefixes it must not load (with tracing off)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "extract": XRAY + PAGES + STRIPE,
-    "remove": XRAY + PAGES + STRIPE,
-    "download": XRAY + PAGES + STRIPE,
-    "uploads": XRAY + PAGES + STRIPE,
-    "imagekit": XRAY + PAGES + STRIPE,
-    "s3_processor": XRAY + PAGES + STRIPE,
-    "feedback": XRAY + PAGES + STRIPE,
-    "usage_job": XRAY + PAGES + STRIPE,
-    "purge_job": XRAY + PAGES + STRIPE,
-    # the images API answers the history and admin tables as HTML fragments (Jinja2)
-    "images": XRAY + STRIPE,
-    "admin": XRAY + STRIPE,
-    "keys": XRAY + STRIPE,
-    "web": XRAY + STRIPE,
-    "billing": XRAY,
+    "extract": EVERYWHERE + PAGES + STRIPE,
+    "remove": EVERYWHERE + PAGES + STRIPE,
+    "download": EVERYWHERE + PAGES + STRIPE,
+    "uploads": EVERYWHERE + PAGES + STRIPE,
+    "imagekit": EVERYWHERE + PAGES + STRIPE,
+    "s3_processor": EVERYWHERE + PAGES + STRIPE,
+    "feedback": EVERYWHERE + PAGES + STRIPE,
+    "usage_job": EVERYWHERE + PAGES + STRIPE,
+    "purge_job": EVERYWHERE + PAGES + STRIPE,
+    # the images API's history and admin tables are HTML fragments: Jinja2 loads when one is
+    # drawn, not at init
+    "images": EVERYWHERE + PAGES + STRIPE,
+    "admin": EVERYWHERE + PAGES + STRIPE,
+    "keys": EVERYWHERE + PAGES + STRIPE,
+    "billing": EVERYWHERE + PAGES,
+    "web": EVERYWHERE + STRIPE,
 }
 
 _PROBE = """

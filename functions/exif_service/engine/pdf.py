@@ -13,8 +13,6 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-import pikepdf
-
 from exif_service.domain.errors import UnsupportedFile, VerificationFailed
 
 log = logging.getLogger(__name__)
@@ -25,6 +23,9 @@ _MIN_NEEDLE = 4
 
 def rewrite(path: Path) -> None:
     """Save `path` again as one revision holding only the objects the document uses."""
+    # imported on the first PDF: qpdf's bindings are ~50 ms of every function's cold start
+    import pikepdf
+
     tmp = path.with_name(path.name + ".rewrite")
     try:
         with pikepdf.open(path) as pdf:
