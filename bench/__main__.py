@@ -357,8 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(camera)} files, {_average_kb(camera) / 1024:.1f} MB on average; "
             f"{os.cpu_count()} CPUs; ExifTool {get_pool().version}, pool of {get_pool().size}"
         )
-        print(f"commit measured: {_commit()}")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"commit measured: {_commit()}; load average {load}")
+        started = time.monotonic()
         ok = run(files, camera, work, args)
+        print(f"({(time.monotonic() - started) / 60:.0f} minutes)")
     finally:
         shutdown_pool()
         shutil.rmtree(work, ignore_errors=True)
