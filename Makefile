@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 EXIFTOOL := layers/exiftool/build/host/exiftool/.version
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint format typecheck bench check-template clean browser screenshots
+.PHONY: run test setup lint format typecheck bench check-template clean browser screenshots samples
 
 setup: $(STAMP) $(EXIFTOOL)
 
@@ -37,6 +37,10 @@ test: setup browser
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+# Signed and labelled sample files for trying provenance and place (tests/support/samples.py).
+samples: setup
+	$(BIN)/python -m tests.support.samples .exif-service/samples
 
 # Refresh docs/screenshots/ from the browser tests.
 screenshots: setup browser

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     exiftool_pool_size: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     exiftool_timeout_s: float = 30.0
     max_image_pixels: int = 100_000_000
+    # PEM file of the root certificates whose Content Credentials signers count as trusted
+    # (`valid`); without one, an intact manifest reads `untrusted`
+    c2pa_trust_anchors: Path | None = None
 
     # requests and files
     max_upload_bytes: int = 25 * MB

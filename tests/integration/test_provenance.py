@@ -31,6 +31,7 @@ from exif_service.domain.tags import parse_tag_name
 from exif_service.engine.exiftool import get_pool
 from exif_service.engine.operations import WriteTag, write_tags
 from exif_service.engine.provenance import read_content_credentials
+from exif_service.settings import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,29 @@ def test_a_signer_under_a_trusted_root_is_valid(files: dict[str, Path]) -> None:
     found = read_content_credentials(files["ai"], "image/jpeg", trust_anchors=credentials().root)
     assert found is not None and found.validation == "valid"
     assert found.validation_errors == ()
+
+
+def test_a_deployment_that_trusts_the_root_reports_its_signers_valid(
+    stack: V1Stack, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roots = tmp_path / "roots.pem"
+    roots.write_text(credentials().root, encoding="ascii")
+    monkeypatch.setenv("EXIF_SERVICE_C2PA_TRUST_ANCHORS", str(roots))
+    get_settings.cache_clear()
+    try:
+        found = _extract(stack, files["ai"])["metadata"]["provenance"]["contentCredentials"]
+    finally:
+        monkeypatch.delenv("EXIF_SERVICE_C2PA_TRUST_ANCHORS")
+        get_settings.cache_clear()
+    assert found["validation"] == "valid"
+    assert found["validationErrors"] == []
+    # edited after signing stays invalid whatever the deployment trusts
+    assert (
+        _extract(stack, files["edited"])["metadata"]["provenance"]["contentCredentials"][
+            "validation"
+        ]
+        == "invalid"
+    )
 
 
 def test_a_damaged_manifest_is_reported_invalid_not_an_error(
@@ -410,3 +434,18 @@ def test_a_broken_jumbf_header_is_a_clear_answer_not_a_500(
         r = upload(stack.client, path, key=stack.user.key, endpoint=endpoint)
         assert r.status_code in (200, 415, 422), r.text
         assert r.json()["success"] is (r.status_code == 200)
+
+
+def test_the_readme_samples_say_what_the_readme_promises(stack: V1Stack, tmp_path: Path) -> None:
+    """`make samples`: the AI image names its signer and state, the GPS photo its city."""
+    from tests.support.samples import write_samples
+
+    names = {path.name for path in write_samples(tmp_path)}
+    assert names == {"ai.jpg", "capture.jpg", "edited.jpg", "iptc-ai.jpg", "roots.pem"}
+    ai = _extract(stack, tmp_path / "ai.jpg")["metadata"]["provenance"]
+    assert ai["aiGenerated"] is True
+    assert ai["contentCredentials"]["signer"] == SIGNER
+    assert ai["contentCredentials"]["validation"] == "untrusted"
+    capture = _extract(stack, tmp_path / "capture.jpg", geolocation="true")["metadata"]
+    assert capture["place"]["city"] == "Arezzo"
+    assert capture["provenance"]["aiGenerated"] is False

@@ -27,6 +27,7 @@ from exif_service.domain.provenance import (
     valid_position,
 )
 from exif_service.engine.exiftool import ExifToolPool
+from exif_service.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,35 @@ def _context(trust_anchors: str | None) -> Any:
         return context
 
 
+_anchors: dict[Path, str] = {}
+
+
+def configured_trust_anchors() -> str | None:
+    """The PEM roots the deployment trusts (`c2pa_trust_anchors`), read once per path."""
+    path = get_settings().c2pa_trust_anchors
+    if path is None:
+        return None
+    if path not in _anchors:
+        _anchors[path] = path.read_text(encoding="ascii")
+    return _anchors[path]
+
+
 def read_content_credentials(
     path: Path, mime_type: str, *, trust_anchors: str | None = None
 ) -> ContentCredentials | None:
     """The file's active manifest, validated; None when there is none to read.
 
-    `trust_anchors` (PEM) are the root certificates whose signers count as trusted; without
-    them an intact manifest is `untrusted`. A manifest the library cannot parse is reported as
-    `invalid` rather than failing the read: the rest of the report is still worth having.
+    `trust_anchors` (PEM) are the root certificates whose signers count as trusted, by default
+    the deployment's (`c2pa_trust_anchors`); without any, an intact manifest is `untrusted`.
+    A manifest the library cannot parse is reported as `invalid` rather than failing the read:
+    the rest of the report is still worth having.
     """
     import c2pa
 
     try:
         with path.open("rb") as stream:
-            reader = c2pa.Reader(mime_type, stream, context=_context(trust_anchors))
+            context = _context(trust_anchors or configured_trust_anchors())
+            reader = c2pa.Reader(mime_type, stream, context=context)
             try:
                 store = json.loads(reader.json())
             finally:
