@@ -41,7 +41,8 @@ PRESET = {
 }
 KEEP = {
     "type": "string",
-    "description": "Tags kept besides the preset: `Tag,Group:Tag,Group:all`.",
+    "description": "Tags kept besides the preset: `Tag,Group:Tag,Group:all`; `c2pa` keeps the "
+    "Content Credentials manifest (it then no longer validates).",
     "example": "XMP-dc:Creator,IPTC:all",
 }
 _FILE: dict[str, Any] = {"type": "string", "format": "binary"}
@@ -309,6 +310,11 @@ VERIFIED_HEADERS: dict[str, Any] = {
     "X-Metadata-Kept": {
         "description": "What stayed for a stated reason, `; `-separated (when anything did).",
         "schema": {"type": "string"},
+    },
+    "X-Content-Credentials": {
+        "description": "What happened to the file's C2PA manifest: `removed`, `kept` (no longer "
+        "valid) or `none` (it had none).",
+        "schema": {"type": "string", "enum": ["removed", "kept", "none"]},
     },
 }
 
