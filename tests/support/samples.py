@@ -37,7 +37,7 @@ def write_samples(folder: Path) -> list[Path]:
 def main(argv: list[str]) -> int:
     folder = Path(argv[0] if argv else ".exif-service/samples")
     for path in write_samples(folder):
-        print(path)
+        sys.stdout.write(f"{path}\n")
     return 0
 
 
