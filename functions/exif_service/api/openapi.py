@@ -26,7 +26,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic.config import ExtraValues
 from starlette.routing import BaseRoute
 
 from exif_service.settings import get_settings
@@ -66,6 +67,19 @@ FIELDS_JSON: dict[str, Any] = {
     'a list value writes a list tag, `{"add": [...], "remove": [...]}` edits one.',
     "example": '{"IPTC:Keywords": ["paris", "night"], "XMP-dc:Title": "Paris"}',
 }
+
+
+def wire_config(
+    *examples: Any, frozen: bool | None = None, extra: ExtraValues | None = None
+) -> ConfigDict:
+    """A wire model's config: field names by alias or name, and its documented examples (what
+    is not given is inherited, as with a plain ConfigDict)."""
+    config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": list(examples)})
+    if frozen is not None:
+        config["frozen"] = frozen
+    if extra is not None:
+        config["extra"] = extra
+    return config
 
 
 def file_body(

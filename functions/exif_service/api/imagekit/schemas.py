@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from exif_service.api.openapi import wire_config
 from exif_service.domain.library import LibraryEntry, MediaReading
 from exif_service.domain.metadata import NumericTag
 
@@ -392,36 +393,31 @@ class ExifSections(_Doc):
 class MetadataObject(_Doc):
     """A file's metadata object; videos add duration, bitRate and their codecs."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "height": 240,
-                    "width": 320,
-                    "size": 16324,
-                    "format": "jpg",
-                    "hasColorProfile": True,
-                    "quality": 90,
-                    "density": 72,
-                    "hasTransparency": False,
-                    "pHash": "91966c686e952fc9",
-                    "exif": {
-                        "image": {"Make": "Canon", "Model": "Canon EOS R5", "Orientation": 6},
-                        "thumbnail": {"Compression": 6, "ThumbnailLength": 1906},
-                        "exif": {"ExposureTime": 0.001, "FNumber": 2.8, "ISO": 100},
-                        "gps": {
-                            "GPSLatitudeRef": "N",
-                            "GPSLatitude": [48, 51, 23.76],
-                            "GPSLongitudeRef": "E",
-                            "GPSLongitude": [2, 21, 7.92],
-                        },
-                        "interoperability": {},
-                        "makernote": {},
-                    },
-                }
-            ]
-        },
+    model_config = wire_config(
+        {
+            "height": 240,
+            "width": 320,
+            "size": 16324,
+            "format": "jpg",
+            "hasColorProfile": True,
+            "quality": 90,
+            "density": 72,
+            "hasTransparency": False,
+            "pHash": "91966c686e952fc9",
+            "exif": {
+                "image": {"Make": "Canon", "Model": "Canon EOS R5", "Orientation": 6},
+                "thumbnail": {"Compression": 6, "ThumbnailLength": 1906},
+                "exif": {"ExposureTime": 0.001, "FNumber": 2.8, "ISO": 100},
+                "gps": {
+                    "GPSLatitudeRef": "N",
+                    "GPSLatitude": [48, 51, 23.76],
+                    "GPSLongitudeRef": "E",
+                    "GPSLongitude": [2, 21, 7.92],
+                },
+                "interoperability": {},
+                "makernote": {},
+            },
+        }
     )
 
     height: int
@@ -452,26 +448,21 @@ _FILE_URL = f"https://api.example.com/v1/files/{_FILE_ID}/content?token=W2fS49BC
 class UploadedFile(_Doc):
     """POST /api/v1/files/upload; `responseFields` adds metadata and the other fields."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "fileId": _FILE_ID,
-                    "name": "photo_6fn9l9rm.jpg",
-                    "filePath": "/photo_6fn9l9rm.jpg",
-                    "url": _FILE_URL,
-                    "thumbnailUrl": _FILE_URL,
-                    "size": 16324,
-                    "height": 240,
-                    "width": 320,
-                    "fileType": "image",
-                    "tags": ["a", "b"],
-                    "AITags": None,
-                    "versionInfo": {"id": _FILE_ID, "name": "Version 1"},
-                }
-            ]
-        },
+    model_config = wire_config(
+        {
+            "fileId": _FILE_ID,
+            "name": "photo_6fn9l9rm.jpg",
+            "filePath": "/photo_6fn9l9rm.jpg",
+            "url": _FILE_URL,
+            "thumbnailUrl": _FILE_URL,
+            "size": 16324,
+            "height": 240,
+            "width": 320,
+            "fileType": "image",
+            "tags": ["a", "b"],
+            "AITags": None,
+            "versionInfo": {"id": _FILE_ID, "name": "Version 1"},
+        }
     )
 
     file_id: str = Field(alias="fileId")
@@ -518,10 +509,7 @@ _LIBRARY_FILE_EXAMPLE: JsonDict = {
 class LibraryFile(_Doc):
     """A file of the caller's media library."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={"examples": [_LIBRARY_FILE_EXAMPLE]},
-    )
+    model_config = wire_config(_LIBRARY_FILE_EXAMPLE)
 
     type: str
     file_id: str = Field(alias="fileId")
@@ -547,11 +535,8 @@ class LibraryFile(_Doc):
 
 
 class SimilarFile(LibraryFile):
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [{**_LIBRARY_FILE_EXAMPLE, "pHash": "91966c686e952fc9", "pHashDistance": 3}]
-        },
+    model_config = wire_config(
+        {**_LIBRARY_FILE_EXAMPLE, "pHash": "91966c686e952fc9", "pHashDistance": 3}
     )
 
     p_hash: str = Field(alias="pHash")
@@ -561,12 +546,7 @@ class SimilarFile(LibraryFile):
 class PhashDistance(_Doc):
     """Two pHashes (16 hex digits) and their Hamming distance."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [{"a": "91966c686e952fc9", "b": "f0f0f0f0f0f0f0f0", "distance": 34}]
-        },
-    )
+    model_config = wire_config({"a": "91966c686e952fc9", "b": "f0f0f0f0f0f0f0f0", "distance": 34})
 
     a: str
     b: str

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.config import JsonDict
 
+from exif_service.api.openapi import wire_config
 from exif_service.api.privacy import PrivacyBody, privacy_body
 from exif_service.api.provenance import PlaceWire, ProvenanceWire, place_body, provenance_body
 from exif_service.domain.fields import GeoPoint
@@ -232,33 +233,27 @@ VIEW_EXIF_EXAMPLE: dict[str, Any] = {
 class HistoryList(_Wire):
     """GET /api/images/history with `Accept: application/json`: the last 50 files."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        frozen=True,
-        json_schema_extra={
-            "examples": [
+    model_config = wire_config(
+        {
+            "ok": True,
+            "images": [
                 {
-                    "ok": True,
-                    "images": [
-                        {
-                            "id": "3ce609e745ef476585d51e27c57f23da",
-                            "fileName": "photo.jpg",
-                            "tool": "edit-exif",
-                            "size": 16342,
-                            "contentType": "image/jpeg",
-                            "createdAt": "2026-11-28T23:53:46.953Z",
-                            "downloadExpiresAt": "2026-11-29T23:53:46.953Z",
-                            "status": "available",
-                            "canDownload": True,
-                            "downloadUrl": "/api/images/history/"
-                            "3ce609e745ef476585d51e27c57f23da/download",
-                            "deleted": False,
-                            "softDeletedAt": None,
-                        }
-                    ],
+                    "id": "3ce609e745ef476585d51e27c57f23da",
+                    "fileName": "photo.jpg",
+                    "tool": "edit-exif",
+                    "size": 16342,
+                    "contentType": "image/jpeg",
+                    "createdAt": "2026-11-28T23:53:46.953Z",
+                    "downloadExpiresAt": "2026-11-29T23:53:46.953Z",
+                    "status": "available",
+                    "canDownload": True,
+                    "downloadUrl": "/api/images/history/3ce609e745ef476585d51e27c57f23da/download",
+                    "deleted": False,
+                    "softDeletedAt": None,
                 }
-            ]
+            ],
         },
+        frozen=True,
     )
 
     ok: bool = True
@@ -285,11 +280,7 @@ _KEY_EXAMPLE: JsonDict = {
 class KeyList(_Wire):
     """GET /api/keys: the caller's keys, masked, newest first."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        frozen=True,
-        json_schema_extra={"examples": [{"ok": True, "keys": [_KEY_EXAMPLE]}]},
-    )
+    model_config = wire_config({"ok": True, "keys": [_KEY_EXAMPLE]}, frozen=True)
 
     ok: bool = True
     keys: list[ApiKeyView]
@@ -298,18 +289,13 @@ class KeyList(_Wire):
 class CreatedKey(_Wire):
     """POST /api/keys: the raw key, shown in this answer only."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "ok": True,
-                    "key": "exs_ohhdQ0m3Yb0sV5JrFh1r2CkPq7WnXzLtfMTk",
-                    "apiKey": {**_KEY_EXAMPLE, "lastUsedAt": None},
-                }
-            ]
+    model_config = wire_config(
+        {
+            "ok": True,
+            "key": "exs_ohhdQ0m3Yb0sV5JrFh1r2CkPq7WnXzLtfMTk",
+            "apiKey": {**_KEY_EXAMPLE, "lastUsedAt": None},
         },
+        frozen=True,
     )
 
     ok: bool = True
@@ -347,18 +333,13 @@ _USER_EXAMPLE: JsonDict = {
 class SignedIn(_Wire):
     """Sign-up and sign-in: the account, and when the session (set as a cookie) ends."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "ok": True,
-                    "user": _USER_EXAMPLE,
-                    "session": {"expiresAt": "2026-12-28T23:53:47.109Z"},
-                }
-            ]
+    model_config = wire_config(
+        {
+            "ok": True,
+            "user": _USER_EXAMPLE,
+            "session": {"expiresAt": "2026-12-28T23:53:47.109Z"},
         },
+        frozen=True,
     )
 
     ok: bool = True
@@ -369,19 +350,14 @@ class SignedIn(_Wire):
 class CurrentSession(SignedIn):
     """GET /api/auth/get-session when signed in (signed out, the body is `null`)."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "ok": True,
-                    "user": _USER_EXAMPLE,
-                    "plan": "free",
-                    "session": {"expiresAt": "2026-12-28T23:53:47.109Z"},
-                }
-            ]
+    model_config = wire_config(
+        {
+            "ok": True,
+            "user": _USER_EXAMPLE,
+            "plan": "free",
+            "session": {"expiresAt": "2026-12-28T23:53:47.109Z"},
         },
+        frozen=True,
     )
 
     plan: str
@@ -395,22 +371,17 @@ class PlanLimits(_Wire):
 class BillingStatus(_Wire):
     """GET /api/billing/status: plan, today's usage and the limits."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "ok": True,
-                    "plan": "pro",
-                    "usage": 7,
-                    "limit": 300,
-                    "remaining": 293,
-                    "resetsAt": "2026-11-29T00:00:00.000Z",
-                    "limits": {"free": 5, "pro": 300},
-                }
-            ]
+    model_config = wire_config(
+        {
+            "ok": True,
+            "plan": "pro",
+            "usage": 7,
+            "limit": 300,
+            "remaining": 293,
+            "resetsAt": "2026-11-29T00:00:00.000Z",
+            "limits": {"free": 5, "pro": 300},
         },
+        frozen=True,
     )
 
     ok: bool = True
@@ -443,14 +414,8 @@ class FeedbackAck(_Wire):
 class PurgeResult(_Wire):
     """POST /api/admin/files/purge; `complete: false` means run it again."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {"ok": True, "scanned": 2, "softDeleted": 0, "purged": 0, "complete": True}
-            ]
-        },
+    model_config = wire_config(
+        {"ok": True, "scanned": 2, "softDeleted": 0, "purged": 0, "complete": True}, frozen=True
     )
 
     ok: bool = True

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from exif_service.api.openapi import wire_config
 from exif_service.api.privacy import PrivacyBody, privacy_body
 from exif_service.api.provenance import PlaceWire, ProvenanceWire, place_body, provenance_body
 from exif_service.api.v1.errors import SURFACE
@@ -227,19 +228,14 @@ _CREDENTIALS_OUTCOME = (
 class Extraction(_Doc):
     """POST /api/v1/extract: the file's metadata by group (family 0), and the job's uuid."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "success": True,
-                    "status": "completed",
-                    "fileName": "photo.jpg",
-                    "uuid": _UUID,
-                    "metadata": _METADATA_EXAMPLE,
-                }
-            ]
-        },
+    model_config = wire_config(
+        {
+            "success": True,
+            "status": "completed",
+            "fileName": "photo.jpg",
+            "uuid": _UUID,
+            "metadata": _METADATA_EXAMPLE,
+        }
     )
 
     success: bool
@@ -255,21 +251,16 @@ class Extraction(_Doc):
 class ExtractionLookup(Extraction):
     """GET /api/v1/extract/{uuid}: a stored job; a finished remove job links its clean file."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "success": True,
-                    "status": "completed",
-                    "fileName": "photo.jpg",
-                    "uuid": _UUID,
-                    "filename": "photo.jpg",
-                    "operation": "extract",
-                    "metadata": _METADATA_EXAMPLE,
-                }
-            ]
-        },
+    model_config = wire_config(
+        {
+            "success": True,
+            "status": "completed",
+            "fileName": "photo.jpg",
+            "uuid": _UUID,
+            "filename": "photo.jpg",
+            "operation": "extract",
+            "metadata": _METADATA_EXAMPLE,
+        }
     )
 
     filename: str
@@ -298,32 +289,27 @@ class BatchItem(_Doc):
 class BatchExtraction(_Doc):
     """POST /api/v1/extract/batch: one result per input, files first, then URLs."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
+    model_config = wire_config(
+        {
+            "success": True,
+            "results": [
                 {
                     "success": True,
-                    "results": [
-                        {
-                            "success": True,
-                            "status": "completed",
-                            "fileName": "photo.jpg",
-                            "uuid": "a85d0ee0-dcc4-4680-a549-90d95499258e",
-                            "metadata": {"File": {"Name": "photo.jpg", "Size": 16324}},
-                        },
-                        {
-                            "success": False,
-                            "status": "failed",
-                            "error": "The url points to a private or reserved address, "
-                            "which is not allowed.",
-                            "httpStatus": 400,
-                            "url": "http://127.0.0.1/x.jpg",
-                        },
-                    ],
-                }
-            ]
-        },
+                    "status": "completed",
+                    "fileName": "photo.jpg",
+                    "uuid": "a85d0ee0-dcc4-4680-a549-90d95499258e",
+                    "metadata": {"File": {"Name": "photo.jpg", "Size": 16324}},
+                },
+                {
+                    "success": False,
+                    "status": "failed",
+                    "error": "The url points to a private or reserved address, "
+                    "which is not allowed.",
+                    "httpStatus": 400,
+                    "url": "http://127.0.0.1/x.jpg",
+                },
+            ],
+        }
     )
 
     success: bool
@@ -333,22 +319,17 @@ class BatchExtraction(_Doc):
 class Removal(_Doc):
     """POST /api/v1/remove: where to download the clean file for 24 hours."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "success": True,
-                    "status": "completed",
-                    "uuid": "bf2c6664-84f5-4ed6-9687-ad926c74681a",
-                    "fileName": "photo.jpg",
-                    "downloadUrl": "https://api.example.com/download-cleaned/"
-                    "bf2c6664-84f5-4ed6-9687-ad926c74681a",
-                    "verified": True,
-                    "contentCredentials": "none",
-                }
-            ]
-        },
+    model_config = wire_config(
+        {
+            "success": True,
+            "status": "completed",
+            "uuid": "bf2c6664-84f5-4ed6-9687-ad926c74681a",
+            "fileName": "photo.jpg",
+            "downloadUrl": "https://api.example.com/download-cleaned/"
+            "bf2c6664-84f5-4ed6-9687-ad926c74681a",
+            "verified": True,
+            "contentCredentials": "none",
+        }
     )
 
     success: bool
@@ -374,33 +355,28 @@ class UploadTarget(_Doc):
 class UploadGrant(_Doc):
     """POST /api/v1/uploads: a presigned S3 POST for one file, and where to follow its job."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "success": True,
-                    "status": "processing",
-                    "uuid": "fe606204-9307-4af8-b9bd-0bad00a15a6e",
-                    "operation": "remove",
-                    "fileName": "big.jpg",
-                    "upload": {
-                        "method": "POST",
-                        "url": "https://exif-service-files.s3.amazonaws.com/",
-                        "fields": {
-                            "key": "uploads/fe606204-9307-4af8-b9bd-0bad00a15a6e/safe.jpg",
-                            "x-amz-algorithm": "AWS4-HMAC-SHA256",
-                            "policy": "eyJleHBpcmF0aW9uIjogIjIwMjYtMTEtMjlUMDA6MDg6NDZaIi...",
-                            "x-amz-signature": "bfe5776c48ad048e6dc81673d6ec8fb2...",
-                        },
-                        "maxBytes": 524288000,
-                        "expiresIn": 900,
-                    },
-                    "statusUrl": "https://api.example.com/api/v1/extract/"
-                    "fe606204-9307-4af8-b9bd-0bad00a15a6e",
-                }
-            ]
-        },
+    model_config = wire_config(
+        {
+            "success": True,
+            "status": "processing",
+            "uuid": "fe606204-9307-4af8-b9bd-0bad00a15a6e",
+            "operation": "remove",
+            "fileName": "big.jpg",
+            "upload": {
+                "method": "POST",
+                "url": "https://exif-service-files.s3.amazonaws.com/",
+                "fields": {
+                    "key": "uploads/fe606204-9307-4af8-b9bd-0bad00a15a6e/safe.jpg",
+                    "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                    "policy": "eyJleHBpcmF0aW9uIjogIjIwMjYtMTEtMjlUMDA6MDg6NDZaIi...",
+                    "x-amz-signature": "bfe5776c48ad048e6dc81673d6ec8fb2...",
+                },
+                "maxBytes": 524288000,
+                "expiresIn": 900,
+            },
+            "statusUrl": "https://api.example.com/api/v1/extract/"
+            "fe606204-9307-4af8-b9bd-0bad00a15a6e",
+        }
     )
 
     success: bool
