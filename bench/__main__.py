@@ -359,9 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         print(f"commit measured: {_commit()}; load average {load}")
-        started = time.monotonic()
+        started = time.time()
         ok = run(files, camera, work, args)
-        print(f"({(time.monotonic() - started) / 60:.0f} minutes)")
+        print(f"({(time.time() - started) / 60:.0f} minutes)")
     finally:
         shutdown_pool()
         shutil.rmtree(work, ignore_errors=True)
