@@ -118,8 +118,10 @@ def _host(request: Request) -> str:
 
 
 def _scheme(request: Request) -> str:
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return forwarded if forwarded in _DEFAULT_PORTS else request.url.scheme
+    # X-Forwarded-Proto is anyone's to write, so it is not read here: on Lambda, Mangum takes the
+    # scheme from API Gateway's header; locally, uvicorn does only for the configured proxies
+    # (EXIF_SERVICE_FORWARDED_ALLOW_IPS)
+    return request.url.scheme
 
 
 def is_https(request: Request) -> bool:
