@@ -1,4 +1,4 @@
-// The dashboard: plan and usage, upgrade, API keys, history and feedback.
+// The dashboard: plan and usage, upgrade, API keys, history, password and feedback.
 import { api, el, requireUser, safePath, say, sayError, UPGRADE_URL, when, whileBusy } from "./app.js";
 import { openPortal, startCheckout } from "./billing.js";
 
@@ -173,11 +173,39 @@ async function sendFeedback(event) {
   $("feedback-form").reset();
 }
 
+async function changePassword(event) {
+  event.preventDefault();
+  const current = $("current-password");
+  const fresh = $("new-password");
+  const error = $("new-password-error");
+  if (fresh.value.length < 8) {
+    error.textContent = "Please choose at least 8 characters.";
+    fresh.setAttribute("aria-invalid", "true");
+    fresh.focus();
+    return;
+  }
+  error.textContent = "";
+  fresh.removeAttribute("aria-invalid");
+  const answer = await whileBusy($("password-status"), "Changing…", () =>
+    api("/api/auth/change-password", {
+      method: "POST",
+      json: { currentPassword: current.value, newPassword: fresh.value },
+    }),
+  );
+  if (!answer.ok) {
+    sayError($("password-status"), answer.status, answer.data);
+    return;
+  }
+  say($("password-status"), "Password changed. Your other browsers are signed out.", "ok");
+  $("password-form").reset();
+}
+
 $("upgrade").addEventListener("click", () => startCheckout($("upgrade"), $("billing-status")));
 $("portal").addEventListener("click", () => openPortal($("portal"), $("billing-status")));
 $("key-form").addEventListener("submit", createKey);
 $("copy-key").addEventListener("click", copyKey);
 $("feedback-form").addEventListener("submit", sendFeedback);
+$("password-form").addEventListener("submit", changePassword);
 
 requireUser().then((user) => {
   if (!user) return;
