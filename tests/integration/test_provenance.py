@@ -270,8 +270,15 @@ def test_privacy_report_names_the_place_and_lists_the_manifest(
     for finding in location:
         assert finding["why"].startswith("reveals a position 0.")
         assert finding["why"].endswith(" km from Arezzo, Tuscany, Italy")
-    provenance = [f for f in body["findings"] if f["category"] == "provenance"]
-    assert any(f["tag"].startswith("JUMBF:") or f["value"] == "c2pa" for f in provenance)
+    # the manifest is one finding, saying what a person recognises in it
+    (manifest,) = [f for f in body["findings"] if f["category"] == "provenance"]
+    assert manifest["tag"] == "JUMBF:all"
+    entries, facts = manifest["value"].split(" entries; ", 1)
+    assert int(entries) > 10
+    assert facts == (
+        "made with Provenance Test Generator; by Test Model 2; source: digitalCapture; "
+        "titled capture"
+    )
     for preset in ("safe", "all", "location", "sensitive"):
         removed = body["presets"][preset]["remove"]
         assert "JUMBF:JUMDLabel" in removed, preset

@@ -35,7 +35,9 @@ from typing import Any
 from exif_service.domain.accounts import Account
 from exif_service.domain.fields import signed_gps
 from exif_service.domain.privacy import (
+    CREDENTIALS_GROUP,
     PRESET_REMOVES,
+    PROVENANCE_RULE,
     Category,
     Preset,
     Risk,
@@ -211,7 +213,12 @@ def _findings(
     tags: Sequence[ReadTag], images: Sequence[_Image], scrub: _Scrub
 ) -> tuple[Finding, ...]:
     found: list[Finding] = []
+    manifest = [tag for tag in tags if tag.group0 == CREDENTIALS_GROUP]
+    if manifest:
+        found.append(_manifest_finding(manifest, scrub))
     for tag in [*tags, *(image.tag for image in images)]:
+        if tag.group0 == CREDENTIALS_GROUP:
+            continue  # summed up in one finding: the manifest is removed or kept whole
         rule = classify(tag.group0, tag.group1, tag.name)
         if rule is None or _empty(tag.value) or _zero_date(tag.value):
             continue
@@ -220,6 +227,28 @@ def _findings(
             found.append(finding)
     order = list(Category)
     return tuple(sorted(found, key=lambda f: order.index(f.category)))
+
+
+# what a person recognises in a manifest's entries, in the order they are told
+_MANIFEST_FACTS = (
+    ("Claim_Generator_InfoName", "made with {}"),
+    ("ActionsSoftwareAgentName", "by {}"),
+    ("ActionsDigitalSourceType", "source: {}"),
+    ("Title", "titled {}"),
+)
+
+
+def _manifest_finding(manifest: Sequence[ReadTag], scrub: _Scrub) -> Finding:
+    """One finding for a C2PA manifest (ExifTool lists each of its entries as a tag)."""
+    facts = [f"{len(manifest)} entries"]
+    for name, phrase in _MANIFEST_FACTS:
+        value = next((tag.value for tag in manifest if tag.name == name), None)
+        if value is not None and not _empty(value):
+            text = _shown(value, scrub)
+            facts.append(phrase.format(text.rsplit("/", 1)[-1] if "://" in text else text))
+    return Finding(
+        PROVENANCE_RULE.category, f"{CREDENTIALS_GROUP}:all", "; ".join(facts), PROVENANCE_RULE.why
+    )
 
 
 def _empty(value: Any) -> bool:

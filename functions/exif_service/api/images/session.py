@@ -119,8 +119,8 @@ def _host(request: Request) -> str:
 
 def _scheme(request: Request) -> str:
     # X-Forwarded-Proto is anyone's to write, so it is not read here: on Lambda, Mangum takes the
-    # scheme from API Gateway's header; locally, uvicorn does only for the configured proxies
-    # (EXIF_SERVICE_FORWARDED_ALLOW_IPS)
+    # scheme from API Gateway's header, and locally uvicorn does so only for the proxies listed
+    # in the forwarded_allow_ips setting.
     return request.url.scheme
 
 
