@@ -612,7 +612,7 @@ def _other_sections(
 
         print("\nLambda cold start and memory (bench/cold_start.py)")
         sync = [p for p in camera if p.stat().st_size <= LAMBDA_SYNC_FILE]
-        summary = cold_start.measure(1, max(sync, key=lambda p: p.stat().st_size) if sync else None)
+        summary = cold_start.measure(3, max(sync, key=lambda p: p.stat().st_size) if sync else None)
         if summary is not None:
             results.append(
                 verdict(
