@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 from tests.support.browser import screenshot
 from tests.support.provenance import (
     GENERATOR,
@@ -21,9 +21,14 @@ from tests.support.provenance import (
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
+def _viewed(response: Response) -> bool:
+    """The home page's one request per file: view-exif with the privacy report alongside."""
+    return "/api/images/view-exif" in response.url and "privacy=true" in response.url
+
+
 def _read(page: Page, path: Path) -> None:
     page.goto("/")
-    with page.expect_response("**/api/images/privacy-report"):
+    with page.expect_response(_viewed):
         page.get_by_label("Choose a file").set_input_files(str(path))
 
 

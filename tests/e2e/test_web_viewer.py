@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 from tests.support.browser import OVERFLOWS, UNLABELLED_CONTROLS, screenshot
 from tests.support.media import make_jpeg, make_photo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def _viewed(response: Response) -> bool:
+    """The home page's one request per file: view-exif with the privacy report alongside."""
+    return "/api/images/view-exif" in response.url and "privacy=true" in response.url
 
 
 def test_visitor_sees_camera_model_and_gps_with_a_map_link(page: Page, tmp_path: Path) -> None:
@@ -33,9 +38,10 @@ def test_visitor_sees_camera_model_and_gps_with_a_map_link(page: Page, tmp_path:
 def test_privacy_panel_shows_the_servers_privacy_report(page: Page, tmp_path: Path) -> None:
     photo = make_photo(tmp_path / "photo.jpg", **{"XMP-iptcExt:PersonInImage": "Bob Roe"})
     page.goto("/")
-    with page.expect_response("**/api/images/privacy-report") as answer:
+    with page.expect_response(_viewed) as answer:
         page.get_by_label("Choose a file").set_input_files(str(photo))
     assert answer.value.ok
+    assert "privacy" in answer.value.json()
 
     findings = page.locator("#findings")
     expect(findings.locator('li[data-kind="location"]')).to_contain_text("48.856600, 2.352200")
@@ -146,3 +152,20 @@ def test_upgrade_on_the_pricing_page_asks_a_visitor_to_sign_in_first(page: Page)
     expect(
         page.get_by_role("main").get_by_role("link", name="Create an account")
     ).to_have_attribute("href", "/signup?next=%2Fpricing")
+
+
+def test_reading_a_file_costs_one_view_of_the_daily_allowance(page: Page, tmp_path: Path) -> None:
+    page.goto("/")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/images/" in r.url else None)
+    with page.expect_response(_viewed) as answer:
+        page.get_by_label("Choose a file").set_input_files(str(make_photo(tmp_path / "p.jpg")))
+    expect(page.locator("#privacy-summary")).to_contain_text("Risk: high")
+    assert len(requests) == 1, requests
+    headers = answer.value.headers
+    limit, remaining = int(headers["x-ratelimit-limit"]), int(headers["x-ratelimit-remaining"])
+    page.reload()
+    with page.expect_response(_viewed) as again:
+        page.get_by_label("Choose a file").set_input_files(str(make_jpeg(tmp_path / "q.jpg")))
+    assert int(again.value.headers["x-ratelimit-remaining"]) == remaining - 1
+    assert int(again.value.headers["x-ratelimit-limit"]) == limit

@@ -286,6 +286,26 @@ def test_public_report_shares_view_exifs_daily_limit_per_address(
     assert r.status_code == 400 and r.json()["ok"] is False
 
 
+def test_view_exif_brings_the_report_along_for_one_image(
+    stack: V1Stack, samples: dict[str, Path]
+) -> None:
+    files = {"file": ("heic.heic", samples["heic"].read_bytes())}
+    alone = stack.client.post("/api/images/privacy-report", files=files).json()
+    spent = usage.used(ip_subject("testclient"), usage_day())
+    r = stack.client.post("/api/images/view-exif?privacy=true", files=files)
+    assert r.status_code == 200, r.text
+    assert usage.used(ip_subject("testclient"), usage_day()) == spent + 1
+    body = r.json()
+    assert body["ok"] is True and body["metadata"]
+    alone.pop("ok")
+    assert body["privacy"] == alone
+    assert "privacy" not in stack.client.post("/api/images/view-exif", files=files).json()
+    for bad in ("maybe", "<script>", "true\x00"):
+        r = stack.client.post("/api/images/view-exif", params={"privacy": bad}, files=files)
+        assert r.status_code == 400, bad
+        assert r.json() == {"ok": False, "message": "privacy must be true or false."}
+
+
 @pytest.fixture
 def origin(samples: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A web server on 127.0.0.1 standing in for the internet, serving the sample photo."""

@@ -3,10 +3,12 @@ success flag (`success`, `ok`) in front of it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from exif_service.api.provenance import query_flag
 from exif_service.services.privacy import PrivacyReport
 
 
@@ -48,3 +50,18 @@ def privacy_body(report: PrivacyReport) -> dict[str, Any]:
         },
     )
     return body.model_dump(by_alias=True)
+
+
+def privacy_flag(
+    privacy: Annotated[
+        str | None,
+        Query(
+            description="`true`: add `privacy`, the file's privacy report, from the same upload "
+            "and the same one image of the allowance"
+        ),
+    ] = None,
+) -> bool:
+    return query_flag(privacy, "privacy")
+
+
+PrivacyDep = Annotated[bool, Depends(privacy_flag)]

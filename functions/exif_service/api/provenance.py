@@ -94,12 +94,17 @@ def geolocation_flag(
     ] = None,
 ) -> bool:
     """Whether `?geolocation=` asks for the place; anything but true/false is a 400."""
-    value = (geolocation or "").strip().lower()
+    return query_flag(geolocation, "geolocation")
+
+
+def query_flag(raw: str | None, name: str) -> bool:
+    """A true/false query parameter (absent is false); anything else is a 400 naming it."""
+    value = (raw or "").strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise BadRequest("geolocation must be true or false.")
+    raise BadRequest(f"{name} must be true or false.")
 
 
 GeolocationDep = Annotated[bool, Depends(geolocation_flag)]

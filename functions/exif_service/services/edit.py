@@ -52,6 +52,7 @@ from exif_service.engine.operations import (
 )
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.services.history import keep_result
+from exif_service.services.privacy import PrivacyReport, privacy_report
 from exif_service.services.quota import charge, charge_account
 from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.store.blobs import Blobs
@@ -83,13 +84,30 @@ class Download:
     content_credentials: str = "none"
 
 
+@dataclass(frozen=True)
+class Viewed:
+    """What the public viewer shows of one file."""
+
+    report: MetadataReport
+    gps: GeoPoint | None
+    privacy: PrivacyReport | None = None
+
+
 def view_metadata(
-    pool: ExifToolPool, source: Source, subject: str, limit: int, *, structures: bool = False
-) -> tuple[MetadataReport, GeoPoint | None]:
-    """The file's report (with its XMP structures if asked) and position, charged to `subject`."""
+    pool: ExifToolPool,
+    source: Source,
+    subject: str,
+    limit: int,
+    *,
+    structures: bool = False,
+    privacy: bool = False,
+) -> Viewed:
+    """The file's report (with its XMP structures if asked), position and, if asked, privacy
+    report, all from one download or upload charged once to `subject`."""
     with charge(subject, limit), materialize(source) as local:
         report = read_metadata(pool, local.path, file_name=local.file_name, structures=structures)
-        return report, signed_gps(read_numeric(pool, local.path))
+        gps = signed_gps(read_numeric(pool, local.path))
+        return Viewed(report, gps, privacy_report(pool, local) if privacy else None)
 
 
 def strip_operation(pool: ExifToolPool, plan: StripPlan = StripPlan()) -> Operation:

@@ -50,6 +50,7 @@ from exif_service.api.openapi import (
     text_fields,
     verified_file_response,
 )
+from exif_service.api.privacy import PrivacyDep, privacy_body
 from exif_service.api.provenance import GeolocationDep
 from exif_service.domain.errors import BadRequest
 from exif_service.domain.fields import (
@@ -102,20 +103,33 @@ def view_exif(
     request: Request,
     structured: StructuredDep,
     geolocation: GeolocationDep,
+    privacy: PrivacyDep,
     source: FileOrUrl,
     pool: PoolDep,
     settings: SettingsDep,
 ) -> JSONResponse:
     """Every tag of a file (or a public URL) as a flat object, its position, its provenance,
-    and with `?geolocation=true` the place it was made (public)."""
+    with `?geolocation=true` the place it was made, and with `?privacy=true` its privacy
+    report, for one image of the allowance (public)."""
     subject = ip_subject(client_ip(request))
-    report, gps = view_metadata(
-        pool, source, subject, settings.public_daily_limit_per_ip, structures=structured
+    viewed = view_metadata(
+        pool,
+        source,
+        subject,
+        settings.public_daily_limit_per_ip,
+        structures=structured,
+        privacy=privacy,
     )
-    located = locate(pool, report, (gps.lat, gps.lng) if gps else None) if geolocation else None
-    return JSONResponse(
-        present_view(report, gps, structured=structured, geolocation=geolocation, located=located)
+    gps = viewed.gps
+    located = (
+        locate(pool, viewed.report, (gps.lat, gps.lng) if gps else None) if geolocation else None
     )
+    body = present_view(
+        viewed.report, gps, structured=structured, geolocation=geolocation, located=located
+    )
+    if viewed.privacy is not None:
+        body["privacy"] = privacy_body(viewed.privacy)
+    return JSONResponse(body)
 
 
 @images_router.post(

@@ -50,6 +50,9 @@ class ViewExifResponse(_Wire):
         description="with `?geolocation=true`: a capture time the file gave without a zone, "
         "with the place's offset",
     )
+    privacy: PrivacyBody | None = Field(
+        default=None, description="with `?privacy=true`: the file's privacy report"
+    )
 
 
 class HistoryImage(_Wire):
@@ -94,7 +97,7 @@ def present_view(
         metadata["GPSLatitude"] = point.lat
         metadata["GPSLongitude"] = point.lng
     body = ViewExifResponse(metadata=metadata, gps=point).model_dump(by_alias=True)
-    del body["place"], body["capturedAtLocal"]  # present only when asked for
+    del body["place"], body["capturedAtLocal"], body["privacy"]  # present only when asked for
     body["provenance"] = provenance_body(report)
     if geolocation:
         body.update(place_body(located))

@@ -37,7 +37,8 @@ const GROUPS = [
   },
 ];
 
-// The privacy check is the server's privacy report (POST /api/images/privacy-report), made by
+// The privacy check is the server's privacy report (view-exif's `privacy`, from the same upload
+// and the same one image of the allowance; POST /api/images/privacy-report alone), made by
 // the same table the strip presets use, so the page and a strip never disagree about a tag.
 // The page only names the categories and lays the findings out.
 const CATEGORIES = {
@@ -214,6 +215,12 @@ function renderPrivacy(report, point) {
 let privacyRequest = 0;
 
 /** Ask for the privacy report once the metadata is on the page; `send` makes the request. */
+// The privacy report that came with view-exif's answer, as if it had been asked for alone.
+async function alongside(answer) {
+  const report = answer.data && answer.data.privacy;
+  return report ? { ok: true, status: answer.status, data: report } : { ok: false, status: 500, data: null };
+}
+
 async function checkPrivacy(send, point) {
   const mine = ++privacyRequest;
   privacyPending();
@@ -305,7 +312,7 @@ async function readFile(file) {
   const form = new FormData();
   form.append("file", file, file.name);
   const bar = waiting("Uploading…");
-  const answer = await upload("/api/images/view-exif?geolocation=true", form, {
+  const answer = await upload("/api/images/view-exif?geolocation=true&privacy=true", form, {
     onProgress: bar.update,
     expectFile: false,
   });
@@ -316,7 +323,7 @@ async function readFile(file) {
   say(status, "");
   showPreview(file);
   const point = render(file.name, answer.data);
-  await checkPrivacy(() => upload("/api/images/privacy-report", form, { expectFile: false }), point);
+  await checkPrivacy(() => alongside(answer), point);
 }
 
 async function readUrl(url) {
@@ -336,7 +343,10 @@ async function readUrl(url) {
   $("url-input").removeAttribute("aria-invalid");
   const bar = waiting("Fetching the photo…");
   bar.update(null);
-  const answer = await api("/api/images/view-exif?geolocation=true", { method: "POST", json: { url: parsed.href } });
+  const answer = await api("/api/images/view-exif?geolocation=true&privacy=true", {
+    method: "POST",
+    json: { url: parsed.href },
+  });
   if (!answer.ok || !answer.data) {
     sayError(status, answer.status, answer.data);
     return;
@@ -350,8 +360,7 @@ async function readUrl(url) {
   }
   showPreview(null);
   const point = render(name, answer.data);
-  const json = { url: parsed.href };
-  await checkPrivacy(() => api("/api/images/privacy-report", { method: "POST", json }), point);
+  await checkPrivacy(() => alongside(answer), point);
 }
 
 const input = $("file-input");
