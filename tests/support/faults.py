@@ -207,24 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _forward(self, body: bytes) -> None:
-        upstream = urlsplit(self.owner.upstream)
-        conn = http.client.HTTPConnection(upstream.hostname or "", upstream.port, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers["Content-Length"] = str(len(body))
-        try:
-            conn.request(self.command, self.path, body=body, headers=headers)
-            answer = conn.getresponse()
-            data = answer.read()
-        finally:
-            conn.close()
-        self.send_response(answer.status)
-        for name, value in answer.getheaders():
-            if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        relay(self, self.owner.upstream, body)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP RST, as a crashed or overloaded endpoint does."""
@@ -283,3 +266,25 @@ def _tables(body: bytes) -> tuple[str, ...]:
     for item in request.get("TransactItems", []):
         names += [part["TableName"] for part in item.values() if "TableName" in part]
     return tuple(names)
+
+
+def relay(handler: BaseHTTPRequestHandler, upstream: str, body: bytes) -> None:
+    """Send the request `handler` holds (with `body`) to `upstream`, and its answer back."""
+    target = urlsplit(upstream)
+    conn = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
+    headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
+    headers["Content-Length"] = str(len(body))
+    try:
+        conn.request(handler.command, handler.path, body=body, headers=headers)
+        answer = conn.getresponse()
+        data = answer.read()
+    finally:
+        conn.close()
+    handler.send_response(answer.status)
+    for name, value in answer.getheaders():
+        if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+            handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(data)

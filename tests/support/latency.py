@@ -8,7 +8,6 @@ talks to this proxy as it would to DynamoDB.
 
 from __future__ import annotations
 
-import http.client
 import socket
 import threading
 import time
@@ -16,19 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from exif_service.settings import Settings, get_settings
 from exif_service.store.aws import reset_clients
-
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "te", "upgrade"}
+from tests.support.faults import relay
 
 
 def _handler(upstream: str, slow: frozenset[str], delay_s: float) -> type[BaseHTTPRequestHandler]:
-    target = urlsplit(upstream)
-
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -41,22 +36,7 @@ def _handler(upstream: str, slow: frozenset[str], delay_s: float) -> type[BaseHT
             operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
             if operation in slow:
                 time.sleep(delay_s)
-            conn = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            try:
-                conn.request(self.command, self.path, body=body, headers=headers)
-                answer = conn.getresponse()
-                data = answer.read()
-            finally:
-                conn.close()
-            self.send_response(answer.status)
-            for name, value in answer.getheaders():
-                if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            relay(self, upstream, body)
 
         do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
