@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from tests.conftest import KeyedUser, make_user
 from tests.integration.test_imagekit_metadata import basic
-from tests.support.latency import slow_dynamodb
+from tests.support.faults import slow_dynamodb
 from tests.support.media import make_jpeg
 from tests.support.sessions import PASSWORD, signed_in
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from PIL import Image
 from tests.conftest import KeyedUser, make_user
-from tests.support.faults import FaultProxy
+from tests.support.faults import FaultProxy, proxied_store
 from tests.support.media import exiftool, make_photo
 
 from exif_service.domain.idempotency import KEEP_SECONDS
@@ -390,31 +390,10 @@ def faulty(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _isolated_env: None
 ) -> Iterator[tuple[FaultProxy, TestClient]]:
     """The local app talking to moto's server through the fault-injecting proxy."""
-    from moto.server import ThreadedMotoServer
-
     from exif_service.local.app import create_local_app
-    from exif_service.local.emulator import make_item_writes_atomic, prepare_store
-    from exif_service.store.aws import reset_clients
-    from exif_service.store.bind import bind_models
 
-    make_item_writes_atomic()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        with FaultProxy(f"http://{host}:{port}") as proxy:
-            monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-            monkeypatch.setenv("EXIF_SERVICE_STORE_READ_TIMEOUT_S", "1")
-            monkeypatch.setenv("EXIF_SERVICE_RUN_SCHEDULES", "false")
-            get_settings.cache_clear()
-            reset_clients()
-            bind_models(get_settings(), force=True)
-            prepare_store(get_settings())
-            yield proxy, TestClient(create_local_app())
-    finally:
-        server.stop()
-        get_settings.cache_clear()
-        reset_clients()
+    with proxied_store(monkeypatch, store_read_timeout_s="1", run_schedules="false") as proxy:
+        yield proxy, TestClient(create_local_app())
 
 
 def test_a_5xx_is_not_kept_so_the_retry_runs_and_is_charged_once(

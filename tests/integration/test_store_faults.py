@@ -24,7 +24,7 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 from tests.conftest import KeyedUser, load_event, make_user
-from tests.support.faults import FaultProxy, Kind
+from tests.support.faults import FaultProxy, Kind, proxied_store
 from tests.support.lambdas import LambdaContext
 from tests.support.media import make_photo
 
@@ -47,15 +47,21 @@ class Stack:
     photo: bytes
 
 
+# short deadlines so a held call times out in a second; standard retries stay on
+_DEADLINES = {
+    "store_read_timeout_s": "1",
+    "store_connect_timeout_s": "1",
+    "store_retry_after_s": RETRY_AFTER,
+    "run_schedules": "false",
+}
+
+
 def _point_at(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> Settings:
     from exif_service.store.aws import reset_clients
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    # short deadlines so a held call times out in a second; standard retries stay on
-    monkeypatch.setenv("EXIF_SERVICE_STORE_READ_TIMEOUT_S", "1")
-    monkeypatch.setenv("EXIF_SERVICE_STORE_CONNECT_TIMEOUT_S", "1")
-    monkeypatch.setenv("EXIF_SERVICE_STORE_RETRY_AFTER_S", RETRY_AFTER)
-    monkeypatch.setenv("EXIF_SERVICE_RUN_SCHEDULES", "false")
+    for name, value in _DEADLINES.items():
+        monkeypatch.setenv(f"EXIF_SERVICE_{name.upper()}", value)
     get_settings.cache_clear()
     reset_clients()
     return get_settings()
@@ -64,13 +70,8 @@ def _point_at(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> Settings:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """moto's server, the proxy in front of it, and the local app pointed at the proxy."""
-    from moto.server import ThreadedMotoServer
-
     from exif_service.local.app import create_local_app
-    from exif_service.local.emulator import make_item_writes_atomic, prepare_store
-    from exif_service.store.bind import bind_models
 
-    make_item_writes_atomic()
     with pytest.MonkeyPatch.context() as monkeypatch:
         for name, value in {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -78,18 +79,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "AWS_DEFAULT_REGION": "us-east-1",
         }.items():
             monkeypatch.setenv(name, value)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            with FaultProxy(f"http://{host}:{port}") as proxy:
-                settings = _point_at(monkeypatch, proxy.url)
-                bind_models(settings, force=True)
-                prepare_store(settings)
-                photo = make_photo(tmp_path_factory.mktemp("faults") / "photo.jpg")
-                yield Stack(proxy, TestClient(create_local_app()), photo.read_bytes())
-        finally:
-            server.stop()
+        with proxied_store(monkeypatch, **_DEADLINES) as proxy:
+            photo = make_photo(tmp_path_factory.mktemp("faults") / "photo.jpg")
+            yield Stack(proxy, TestClient(create_local_app()), photo.read_bytes())
     get_settings.cache_clear()
 
 

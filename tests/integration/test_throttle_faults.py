@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.faults import FaultProxy
+from tests.support.faults import FaultProxy, proxied_store
 from tests.support.sessions import PASSWORD
 
 from exif_service.domain.accounts import hash_key
@@ -20,29 +20,10 @@ SIGN_IN = "/api/auth/sign-in/email"
 @pytest.fixture
 def proxied(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FaultProxy, TestClient]]:
     """moto's server behind the fault proxy, and the local app pointed at the proxy."""
-    from moto.server import ThreadedMotoServer
-
     from exif_service.local.app import create_local_app
-    from exif_service.local.emulator import make_item_writes_atomic, prepare_store
-    from exif_service.store.bind import bind_models
 
-    make_item_writes_atomic()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        with FaultProxy(f"http://{host}:{port}") as proxy:
-            monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-            monkeypatch.setenv("EXIF_SERVICE_STORE_READ_TIMEOUT_S", "1")
-            monkeypatch.setenv("EXIF_SERVICE_STORE_CONNECT_TIMEOUT_S", "1")
-            get_settings.cache_clear()
-            reset_clients()
-            settings = get_settings()
-            bind_models(settings, force=True)
-            prepare_store(settings)
-            yield proxy, TestClient(create_local_app())
-    finally:
-        server.stop()
+    with proxied_store(monkeypatch, store_read_timeout_s="1", store_connect_timeout_s="1") as proxy:
+        yield proxy, TestClient(create_local_app())
         get_settings.cache_clear()
         reset_clients()
 

@@ -4,8 +4,10 @@ The app is pointed at the proxy (`AWS_ENDPOINT_URL`); every call is forwarded to
 unless a fault matches it. DynamoDB calls are chosen by operation (`X-Amz-Target`) and table,
 S3 calls by method and key prefix. A fault answers a throttle (400 ThrottlingException or
 ProvisionedThroughputExceededException, as DynamoDB sends them), a 503 SlowDown (as S3 sends
-it), resets the connection, or holds the call longer than the client's read timeout. Nothing in
-the app is patched: its clients see the same bytes a failing AWS would send.
+it), resets the connection, holds the call longer than the client's read timeout, or (`late`)
+holds it and then forwards it, as a slow link does, so racing requests all make their checks
+inside that window. Nothing in the app is patched: its clients see the same bytes a failing or
+slow AWS would send. `proxied_store` starts moto's server behind a proxy and points the app at it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ import struct
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-Kind = Literal["throttle", "throughput", "slowdown", "reset", "delay"]
+import pytest
+
+from exif_service.settings import get_settings
+from exif_service.store.aws import reset_clients
+
+Kind = Literal["throttle", "throughput", "slowdown", "reset", "delay", "late"]
 
 _HOP_BY_HOP = {
     "connection",
@@ -180,6 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.owner._log(
             Call(call.service, call.operation, call.tables, call.key, failed=fault is not None)
         )
+        if fault is not None and fault.kind == "late":
+            time.sleep(fault.delay_s)
+            fault = None
         if fault is None:
             self._forward(body)
         elif fault.kind == "reset":
@@ -288,3 +300,47 @@ def relay(handler: BaseHTTPRequestHandler, upstream: str, body: bytes) -> None:
     handler.end_headers()
     if handler.command != "HEAD":
         handler.wfile.write(data)
+
+
+@contextmanager
+def proxied_store(monkeypatch: pytest.MonkeyPatch, **settings: str) -> Iterator[FaultProxy]:
+    """moto's server behind a FaultProxy, with settings, boto3 clients and pynamodb pointed at
+    the proxy; `settings` are extra EXIF_SERVICE_* variables (`STORE_READ_TIMEOUT_S="1"`).
+
+    moto serialises item writes as DynamoDB does (`make_item_writes_atomic`).
+    """
+    from moto.server import ThreadedMotoServer
+
+    from exif_service.local.emulator import make_item_writes_atomic, prepare_store
+    from exif_service.store.bind import bind_models
+
+    make_item_writes_atomic()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        with FaultProxy(f"http://{host}:{port}") as proxy:
+            monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+            for name, value in settings.items():
+                monkeypatch.setenv(f"EXIF_SERVICE_{name.upper()}", value)
+            get_settings.cache_clear()
+            reset_clients()
+            bound = get_settings()
+            bind_models(bound, force=True)
+            prepare_store(bound)
+            yield proxy
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+        reset_clients()
+
+
+@contextmanager
+def slow_dynamodb(
+    monkeypatch: pytest.MonkeyPatch, operations: set[str], delay_s: float
+) -> Iterator[FaultProxy]:
+    """The store behind a slow link: DynamoDB `operations` reach moto `delay_s` late."""
+    with proxied_store(monkeypatch) as proxy:
+        for operation in sorted(operations):
+            proxy.fail_dynamodb(operation, kind="late", delay_s=delay_s)
+        yield proxy
