@@ -1,8 +1,9 @@
 """Storage faults that reached the HTTP edge untranslated become the domain's `StoreUnavailable`.
 
-The stores translate their own faults (`store/faults.py`); this is the net under the ones that
-do not yet, so a throttled or unreachable table is a 503 with Retry-After on every surface,
-never a 500.
+Every store function translates its own faults (`store/faults.py`, `translate_faults`); what
+can still arrive untranslated is a fault met while iterating a lazy query result outside the
+store. This net catches those, so a throttled or unreachable table is a 503 with Retry-After on
+every surface, never a 500.
 """
 
 from __future__ import annotations

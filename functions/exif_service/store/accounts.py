@@ -29,6 +29,7 @@ from exif_service.domain.accounts import (
 )
 from exif_service.domain.errors import KeyLimitReached, NotFound
 from exif_service.store.conditional import conditional_write
+from exif_service.store.faults import translate_faults
 from exif_service.store.mapping import to_record
 from exif_service.store.models import ApiKey, EmailOwner, User
 
@@ -54,6 +55,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+@translate_faults
 def find_user_by_email(email: str) -> User | None:
     """The user who owns this address: by its email item (strongly consistent), else through
     the email index for accounts made before email items existed."""
@@ -72,6 +74,7 @@ def find_user_by_email(email: str) -> User | None:
     return None
 
 
+@translate_faults
 def get_user(user_id: str) -> Account | None:
     try:
         return _account(User.get(user_id))
@@ -79,6 +82,7 @@ def get_user(user_id: str) -> Account | None:
         return None
 
 
+@translate_faults
 def upsert_user(email: str, plan: Plan | None = None, is_admin: bool | None = None) -> Account:
     """Find the user with this email or create one; update plan/admin when given."""
     user = find_user_by_email(email)
@@ -99,6 +103,7 @@ def upsert_user(email: str, plan: Plan | None = None, is_admin: bool | None = No
     return _account(user)
 
 
+@translate_faults
 def create_user(email: str, password_hash: str) -> Account | None:
     """A new free user with this email and password hash; None if the email is taken.
 
@@ -153,10 +158,12 @@ def credentials_for(email: str) -> tuple[Account, str | None] | None:
     return _account(user), user.password_hash
 
 
+@translate_faults
 def set_password_hash(user_id: str, password_hash: str) -> None:
     User(user_id=user_id).update(actions=[User.password_hash.set(password_hash)])
 
 
+@translate_faults
 def change_password_hash(user_id: str, password_hash: str, sessions_from: datetime) -> None:
     """A new password, and every session started before `sessions_from` signed out."""
     User(user_id=user_id).update(
@@ -168,6 +175,7 @@ def change_password_hash(user_id: str, password_hash: str, sessions_from: dateti
     )
 
 
+@translate_faults
 def session_account(user_id: str, started_at: datetime) -> Account | None:
     """The user of a session started at `started_at`, unless it has been signed out since."""
     try:
@@ -179,10 +187,12 @@ def session_account(user_id: str, started_at: datetime) -> Account | None:
     return _account(user)
 
 
+@translate_faults
 def set_plan(user_id: str, plan: Plan) -> None:
     User(user_id=user_id).update(actions=[User.plan.set(plan.value)])
 
 
+@translate_faults
 def create_api_key(
     user_id: str, name: str = "", limit: int = MAX_KEYS_PER_USER
 ) -> tuple[str, ApiKeyInfo]:
@@ -221,11 +231,13 @@ def create_api_key(
     return raw, _key_info(key)
 
 
+@translate_faults
 def list_api_keys(user_id: str) -> list[ApiKeyInfo]:
     keys = ApiKey.user_index.query(user_id, scan_index_forward=False)
     return [_key_info(k) for k in keys if not k.revoked]
 
 
+@translate_faults
 def revoke_api_key(user_id: str, key_id: str) -> bool:
     """Delete the owner's key with this id; False if the owner has no such key."""
     for key in ApiKey.user_index.query(user_id):
@@ -251,6 +263,7 @@ def revoke_api_key(user_id: str, key_id: str) -> bool:
     return False
 
 
+@translate_faults
 def resolve_api_key(raw: str) -> Account | None:
     """The owner of a raw key, or None for an unknown or revoked key."""
     digest = hash_key(raw)
@@ -270,6 +283,7 @@ def resolve_api_key(raw: str) -> Account | None:
 _LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+@translate_faults
 def touch_api_key(raw: str, at: datetime) -> None:
     """Record a use of a key whose owner was found without reading it (the key cache)."""
     key = ApiKey(key_hash=hash_key(raw))

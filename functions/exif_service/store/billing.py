@@ -9,12 +9,14 @@ from pynamodb.expressions.update import Action
 
 from exif_service.domain.accounts import Plan
 from exif_service.store.conditional import conditional_write
+from exif_service.store.faults import translate_faults
 from exif_service.store.models import StripeEvent, User
 
 # Stripe retries a webhook for up to three days; remember events well past that
 _EVENT_MEMORY = timedelta(days=30)
 
 
+@translate_faults
 def claim_event(event_id: str, event_type: str) -> bool:
     """Record an event as being processed; False if it was already recorded."""
     now = datetime.now(UTC)
@@ -24,11 +26,13 @@ def claim_event(event_id: str, event_type: str) -> bool:
     return conditional_write(lambda: item.save(condition=StripeEvent.event_id.does_not_exist()))
 
 
+@translate_faults
 def release_event(event_id: str) -> None:
     """Forget an event whose processing failed, so Stripe's retry is processed."""
     StripeEvent(event_id=event_id).delete()
 
 
+@translate_faults
 def stripe_ids(user_id: str) -> tuple[str | None, str | None]:
     """The user's Stripe customer and subscription ids (None where there is none)."""
     try:
@@ -38,6 +42,7 @@ def stripe_ids(user_id: str) -> tuple[str | None, str | None]:
     return user.stripe_customer_id, user.stripe_subscription_id
 
 
+@translate_faults
 def claim_customer(user_id: str, customer_id: str) -> bool:
     """Store the user's Stripe customer unless they already have another; False if they do."""
     user = User(user_id=user_id)
@@ -49,6 +54,7 @@ def claim_customer(user_id: str, customer_id: str) -> bool:
     )
 
 
+@translate_faults
 def user_for_customer(customer_id: str) -> str | None:
     """The user whose Stripe customer this is (a scan: webhooks carry the user id first)."""
     for user in User.scan(User.stripe_customer_id == customer_id, limit=None):
@@ -56,6 +62,7 @@ def user_for_customer(customer_id: str) -> str | None:
     return None
 
 
+@translate_faults
 def user_exists(user_id: str) -> bool:
     try:
         User.get(user_id, attributes_to_get=["user_id"])
@@ -64,6 +71,7 @@ def user_exists(user_id: str) -> bool:
     return True
 
 
+@translate_faults
 def apply_subscription(
     user_id: str,
     plan: Plan,

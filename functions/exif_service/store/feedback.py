@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist
 
+from exif_service.store.faults import translate_faults
 from exif_service.store.models import Feedback
 
 
+@translate_faults
 def save_feedback(
     *,
     kind: str,
@@ -36,6 +38,7 @@ def save_feedback(
     return feedback_id
 
 
+@translate_faults
 def get_feedback(feedback_id: str) -> Feedback | None:
     """One stored submission (operators and tests read them back)."""
     try:

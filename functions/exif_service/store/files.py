@@ -9,6 +9,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from exif_service.domain.retention import StoredFile
 from exif_service.store.conditional import conditional_write
+from exif_service.store.faults import translate_faults
 from exif_service.store.mapping import to_item, to_record
 from exif_service.store.models import FileRecord
 
@@ -21,10 +22,12 @@ def _item(record: StoredFile) -> FileRecord:
     return to_item(FileRecord, record)
 
 
+@translate_faults
 def save_file(item: StoredFile) -> None:
     _item(item).save()
 
 
+@translate_faults
 def get_file(file_id: str) -> StoredFile | None:
     if not file_id or len(file_id) > 64:
         return None
@@ -34,12 +37,14 @@ def get_file(file_id: str) -> StoredFile | None:
         return None
 
 
+@translate_faults
 def user_files(user_id: str, limit: int) -> list[StoredFile]:
     """The user's newest files first."""
     query = FileRecord.user_index.query(user_id, scan_index_forward=False, limit=limit)
     return [_record(item) for item in query]
 
 
+@translate_faults
 def scan_page(
     start: dict[str, Any] | None, page_size: int
 ) -> tuple[list[StoredFile], dict[str, Any] | None]:
@@ -49,6 +54,7 @@ def scan_page(
     return items, result.last_evaluated_key
 
 
+@translate_faults
 def mark_soft_deleted(file_id: str, at: datetime) -> bool:
     """Flag a file deleted; False if it already was, or is gone."""
     condition = FileRecord.file_id.exists() & (FileRecord.deleted == False)  # noqa: E712
@@ -61,6 +67,7 @@ def mark_soft_deleted(file_id: str, at: datetime) -> bool:
     )
 
 
+@translate_faults
 def delete_file(file_id: str) -> None:
     try:
         FileRecord(file_id=file_id).delete()

@@ -8,6 +8,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from exif_service.domain.library import LibraryEntry
 from exif_service.store.conditional import conditional_write
+from exif_service.store.faults import translate_faults
 from exif_service.store.mapping import to_item, to_record
 from exif_service.store.models import LibraryFile
 
@@ -29,10 +30,12 @@ def _item(entry: LibraryEntry) -> LibraryFile:
     return to_item(LibraryFile, entry, tags=list(entry.tags) or None)
 
 
+@translate_faults
 def save_entry(entry: LibraryEntry) -> None:
     _item(entry).save()
 
 
+@translate_faults
 def put_entry(entry: LibraryEntry, replacing: str | None) -> bool:
     """Write `entry` if its id is new (`replacing` None) or still holds the object `replacing`;
     False when another write got there first."""
@@ -45,6 +48,7 @@ def put_entry(entry: LibraryEntry, replacing: str | None) -> bool:
     return conditional_write(lambda: item.save(condition=condition))
 
 
+@translate_faults
 def get_entry(file_id: str) -> LibraryEntry | None:
     try:
         return _record(LibraryFile.get(file_id))
@@ -58,6 +62,7 @@ def user_entries(user_id: str) -> Iterator[LibraryEntry]:
         yield _record(item)
 
 
+@translate_faults
 def delete_entry_of(file_id: str, s3_key: str) -> bool:
     """Delete the record while it still points at `s3_key`; False if it no longer does."""
     item = LibraryFile(file_id=file_id)

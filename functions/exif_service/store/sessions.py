@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from exif_service.domain.accounts import hash_key
+from exif_service.store.faults import translate_faults
 from exif_service.store.models import Session
 
 # DynamoDB deletes expired items within a day or two; the read check is what enforces expiry
@@ -19,6 +20,7 @@ _TTL_SLACK = timedelta(days=1)
 MAX_TOKEN_LENGTH = 256
 
 
+@translate_faults
 def create_session(
     user_id: str, lifetime: timedelta, now: datetime | None = None
 ) -> tuple[str, datetime]:
@@ -36,6 +38,7 @@ def create_session(
     return token, expires
 
 
+@translate_faults
 def session_user(token: str, now: datetime | None = None) -> tuple[str, datetime, datetime] | None:
     """The user id, start and expiry of a live session, or None for an unknown or expired
     token."""
@@ -50,6 +53,7 @@ def session_user(token: str, now: datetime | None = None) -> tuple[str, datetime
     return item.user_id, item.created_at, item.expires_at
 
 
+@translate_faults
 def delete_session(token: str) -> None:
     """End a session; unknown tokens are ignored."""
     if token and len(token) <= MAX_TOKEN_LENGTH:

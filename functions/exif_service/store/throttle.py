@@ -19,6 +19,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from exif_service.store.conditional import conditional_write
+from exif_service.store.faults import translate_faults
 from exif_service.store.models import ThrottleState
 
 # a window can be reopened under us by another request at most once per window; a few tries
@@ -43,6 +44,7 @@ def _count(item: ThrottleState) -> Count:
     )
 
 
+@translate_faults
 def current(subject: str) -> Count | None:
     """The subject's state as last written (a strongly consistent read), None if it has none."""
     try:
@@ -51,6 +53,7 @@ def current(subject: str) -> Count | None:
         return None
 
 
+@translate_faults
 def add_attempt(subject: str, now: float, window_s: int, keep_s: int) -> Count:
     """Count one attempt in the current window (opening a new one if it is over)."""
     expires = _moment(now + keep_s)
@@ -76,6 +79,7 @@ def add_attempt(subject: str, now: float, window_s: int, keep_s: int) -> Count:
     raise RuntimeError(f"could not count an attempt for {subject!r}")  # pragma: no cover
 
 
+@translate_faults
 def take_free_attempt(
     subject: str, now: float, free: int, window_s: int, keep_s: int
 ) -> int | None:
@@ -103,6 +107,7 @@ def take_free_attempt(
     return int(counted.attempts) if counted is not None else None
 
 
+@translate_faults
 def take_attempt_past_lockout(
     subject: str, now: float, seen: int, lock_until: float, keep_s: int
 ) -> bool:
@@ -119,6 +124,7 @@ def take_attempt_past_lockout(
     return _update(subject, actions, condition) is not None
 
 
+@translate_faults
 def give_back(subject: str, held_until: float = 0) -> None:
     """Uncount one attempt (it turned out to be no failure), and lift the lockout it set while
     it was being checked (`held_until`), unless a later failure has replaced it."""
@@ -131,6 +137,7 @@ def give_back(subject: str, held_until: float = 0) -> None:
         )
 
 
+@translate_faults
 def lock_until(subject: str, until: float, keep_s: int) -> None:
     """Lock the subject out until `until`, unless it already is for longer."""
     later = ThrottleState.locked_until.does_not_exist() | (ThrottleState.locked_until < until)
@@ -153,6 +160,7 @@ def _update(subject: str, actions: Sequence[Action], condition: Condition) -> Th
     return None
 
 
+@translate_faults
 def forget(subject: str) -> None:
     """Drop the subject's count and lockout (e.g. after a successful sign-in)."""
     try:
