@@ -96,10 +96,32 @@ def read_content_credentials(
 
 
 def reverse_geocode(pool: ExifToolPool, lat: float, lng: float) -> Place | None:
-    """The nearest city to a position from ExifTool's own database (offline, no file needed)."""
+    """The nearest city to a position from ExifTool's own database (offline, no file needed).
+
+    The database ships with ExifTool, so a position's answer never changes within a process:
+    answers are kept (a request that both names the place and reports on privacy asks once).
+    """
     if not valid_position(lat, lng):
         return None
-    result = pool.run(["-j", "-n", "-api", f"geolocation={lat:.6f},{lng:.6f}"])
+    key = (f"{lat:.6f}", f"{lng:.6f}")
+    with _places_lock:
+        if key in _places:
+            return _places[key]
+    place = _geocode(pool, *key)
+    with _places_lock:
+        if len(_places) >= _PLACES_KEPT:
+            _places.pop(next(iter(_places)))  # the oldest answer makes room
+        _places[key] = place
+    return place
+
+
+_PLACES_KEPT = 1024
+_places: dict[tuple[str, str], Place | None] = {}
+_places_lock = threading.Lock()
+
+
+def _geocode(pool: ExifToolPool, lat: str, lng: str) -> Place | None:
+    result = pool.run(["-j", "-n", "-api", f"geolocation={lat},{lng}"])
     try:
         records = json.loads(result.stdout) if result.stdout.strip() else []
     except json.JSONDecodeError:
