@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from exif_service.api.imagekit.errors import rate_limit_headers, render
+from exif_service.api.imagekit.errors import render
 from exif_service.api.imagekit.schemas import present_embedded, present_exif, present_metadata
+from exif_service.api.ratelimit import rate_limit_headers
 from exif_service.domain.errors import EngineFailure, QuotaExceeded
 from exif_service.domain.library import MediaReading
 from exif_service.domain.metadata import NumericTag
+from exif_service.domain.ratelimit import Allowance
 
 
 def tag(group0: str, group1: str, tag_id: int | str | None, name: str, value: Any) -> NumericTag:
@@ -83,10 +85,18 @@ def test_video_adds_duration_bitrate_and_codecs() -> None:
     assert meta["pHash"] is None and meta["quality"] == 0
 
 
+def _imagekit_headers(allowance: Allowance, status: int, **options: Any) -> dict[str, str]:
+    """The rate-limit headers the middleware adds on this surface (times in milliseconds)."""
+    pairs = rate_limit_headers(allowance, status, in_ms=True, **options)
+    return {name.decode().title(): value.decode() for name, value in pairs}
+
+
 def test_429_carries_rate_limit_headers_and_500_hides_the_cause() -> None:
     limited = render(429, QuotaExceeded("Daily limit reached.", 300), "rid")
-    assert limited.headers["X-RateLimit-Limit"] == "300"
-    assert limited.headers["X-RateLimit-Remaining"] == "0"
+    assert limited.status_code == 429
+    headers = _imagekit_headers(Allowance(limit=300, used=300), 429)
+    assert headers["X-Ratelimit-Limit"] == "300"
+    assert headers["X-Ratelimit-Remaining"] == "0"
     failed = render(500, EngineFailure("exiftool died on /tmp/exs-1/input.jpg"), "rid-42")
     assert b"/tmp" not in failed.body and b"rid-42" in failed.body
 
@@ -94,8 +104,9 @@ def test_429_carries_rate_limit_headers_and_500_hides_the_cause() -> None:
 def test_rate_limit_reset_counts_down_to_midnight_utc() -> None:
     from datetime import UTC, datetime
 
-    headers = rate_limit_headers(5, datetime(2026, 1, 1, 23, 59, 0, tzinfo=UTC))
-    assert headers["X-RateLimit-Reset"] == str(60_000)
+    now = datetime(2026, 1, 1, 23, 59, 0, tzinfo=UTC)
+    headers = _imagekit_headers(Allowance(limit=5, used=5), 429, now=now)
+    assert headers["X-Ratelimit-Reset"] == str(60_000)
 
 
 def test_embedded_metadata_leaves_out_the_servers_file_facts() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from fastapi.responses import JSONResponse
 
 from exif_service.api.errors import (
@@ -39,7 +37,6 @@ _MESSAGES = {
 }
 
 _HELP = "The exif-service README lists the ImageKit-compatible endpoints and their parameters."
-_DAY_MS = 24 * 60 * 60 * 1000
 
 
 def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONResponse:
@@ -53,26 +50,11 @@ def render(status: int, error: e.ServiceError | None, request_id: str) -> JSONRe
         help_text = f"Upgrade your plan at {UPGRADE_URL} for more."
     elif status >= 500:
         help_text = f"If it keeps happening, report request id {request_id}."
-    response = JSONResponse(
+    # a 429's X-RateLimit-* (in this surface's milliseconds) and Retry-After come from the
+    # charge's own count, added by api.ratelimit's middleware like every other answer's
+    return JSONResponse(
         {"message": message, "help": help_text}, status_code=status, headers=retry_headers(error)
     )
-    if isinstance(error, e.QuotaExceeded):
-        response.headers.update(rate_limit_headers(error.limit))
-    return response
-
-
-def rate_limit_headers(limit: int, now: datetime | None = None) -> dict[str, str]:
-    """The daily allowance as ImageKit's rate-limit headers (times in milliseconds)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    reset_ms = int((midnight - now).total_seconds() * 1000)
-    return {
-        "X-RateLimit-Limit": str(limit),
-        "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": str(max(reset_ms, 0)),
-        "X-RateLimit-Interval": str(_DAY_MS),
-        "Retry-After": str(max(reset_ms // 1000, 1)),
-    }
 
 
 SURFACE = Surface(
