@@ -235,13 +235,20 @@ def struct_flag(
     ] = None,
 ) -> bool:
     """Whether `?struct=` asks for ExifTool's structured XMP; anything but true/false is a 400."""
-    # Parsed here rather than as a pydantic bool so a bad value gets a message naming the
-    # parameter, in each surface's envelope, before anything is charged.
-    if struct is None:
+    return query_flag(struct, "struct")
+
+
+def query_flag(raw: str | None, name: str) -> bool:
+    """A true/false query parameter: absent is false, anything but true/false/1/0 a 400.
+
+    Parsed here rather than as a pydantic bool so a bad value gets a message naming the
+    parameter, in each surface's envelope, before anything is charged.
+    """
+    if raw is None:
         return False
-    value = struct.strip().lower()
+    value = raw.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise BadRequest("struct must be true or false.")
+    raise BadRequest(f"{name} must be true or false.")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from exif_service.api.provenance import query_flag
+from exif_service.api.inputs import query_flag
 from exif_service.services.privacy import PrivacyReport
 
 

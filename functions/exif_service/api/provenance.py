@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from exif_service.domain.errors import BadRequest
+from exif_service.api.inputs import query_flag
 from exif_service.domain.provenance import Located
 from exif_service.domain.report import MetadataReport
 
@@ -80,10 +80,6 @@ def place_body(located: Located | None) -> dict[str, Any]:
     return {"place": place, "capturedAtLocal": located.captured_at_local}
 
 
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no", ""})
-
-
 def geolocation_flag(
     geolocation: Annotated[
         str | None,
@@ -95,16 +91,6 @@ def geolocation_flag(
 ) -> bool:
     """Whether `?geolocation=` asks for the place; anything but true/false is a 400."""
     return query_flag(geolocation, "geolocation")
-
-
-def query_flag(raw: str | None, name: str) -> bool:
-    """A true/false query parameter (absent is false); anything else is a 400 naming it."""
-    value = (raw or "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise BadRequest(f"{name} must be true or false.")
 
 
 GeolocationDep = Annotated[bool, Depends(geolocation_flag)]
