@@ -32,13 +32,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from PIL import Image, ImageCms, ImageDraw
 
-from bench import memory, round_trips, upload
+from bench import cpu, memory, round_trips, upload
 from bench.corpus import camera_corpus, padded_copy
 from exif_service.domain.privacy import StripPlan
 from exif_service.engine.exiftool import get_pool, shutdown_pool
@@ -71,6 +71,7 @@ class Figure:
     files: int
     seconds: float
     latencies_ms: list[float]
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU by role of the server's tree
 
     @property
     def files_per_s(self) -> float:
@@ -280,6 +281,7 @@ def http_run(
     files: Sequence[Path],
     concurrency: int,
     payloads: Sequence[tuple[str, bytes]] | None = None,
+    pid: int | None = None,
 ) -> Figure:
     payloads = payloads or [(p.name, p.read_bytes()) for p in files]
     clients = [httpx.Client(base_url=url, timeout=300) for _ in range(concurrency)]
@@ -296,13 +298,17 @@ def http_run(
 
     for index in range(concurrency):
         post(index)  # warm the connection(s) and the server's first-request paths
+    cpu_before = cpu.tree_cpu(pid) if pid else {}
+    client_before = time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as executor:
         latencies = list(executor.map(post, range(len(payloads))))
     seconds = time.perf_counter() - started
+    used = cpu.spent(cpu_before, cpu.tree_cpu(pid)) if pid else {}
+    used["client (the bench)"] = time.process_time() - client_before
     for client in clients:
         client.close()
-    return Figure(name, len(payloads), seconds, latencies)
+    return Figure(name, len(payloads), seconds, latencies, used)
 
 
 # report -----------------------------------------------------------------------------------
@@ -316,6 +322,21 @@ def show(title: str, figures: Sequence[Figure]) -> None:
             f"  {f.name:<44} {f.files:>6} {f.files_per_s:>9.1f} {f.ms_per_file:>9.2f} "
             f"{f.percentile(50):>8.2f} {f.percentile(95):>8.2f}"
         )
+
+
+_CPU_ROLES = ("server", "emulator", "ExifTool", "client (the bench)")
+
+
+def show_cpu(figures: Sequence[Figure]) -> None:
+    """CPU ms per request, by process, for the HTTP rows: where the two cores went."""
+    print(f"  CPU ms per request  {'':<24}" + "".join(f"{r.split()[0]:>10}" for r in _CPU_ROLES))
+    for f in figures:
+        if not f.cpu_s or not f.files:
+            continue
+        per = {role: 1000 * f.cpu_s.get(role, 0.0) / f.files for role in _CPU_ROLES}
+        total = 1000 * sum(f.cpu_s.values()) / f.files
+        cells = "".join(f"{per[r]:>10.2f}" for r in _CPU_ROLES)
+        print(f"  {f.name:<44}{cells}  total {total:.2f}")
 
 
 def verdict(label: str, value: float, target: float, higher_is_better: bool) -> bool:
@@ -502,6 +523,7 @@ def run(files: list[Path], camera: list[Path], work: Path, args: argparse.Namesp
             f"{args.http_rounds} alternating rounds)",
             list(rows.values()),
         )
+        show_cpu(list(rows.values()))
     print(
         "\ntargets (issue 13; per-file ratios use the median file, which the shared machine's"
         " noise moves least)"
@@ -634,7 +656,7 @@ def _http_rows(
         name: str, server: Served, endpoint: str, concurrency: int
     ) -> Callable[[], Figure]:
         return lambda: http_run(
-            name, server.url, server.key, endpoint, corpus, concurrency, payloads
+            name, server.url, server.key, endpoint, corpus, concurrency, payloads, server.pid
         )
 
     contenders: dict[str, Callable[[], Figure]] = {}
