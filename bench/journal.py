@@ -13,6 +13,10 @@ every call is timed and the median kept, and two clients send PutItems at once (
 concurrent writers share an fsync); the modes alternate over a few rounds and each
 mode's best round is kept. Reads are not journaled, so they cost nothing here.
 
+`child CPU` is the emulator child's own CPU time (user + system, from /proc) per DynamoDB
+write over the timed UpdateItem and PutItem calls: what each store call costs the machine,
+which a loaded machine's wall clock hides.
+
     python -m bench.journal [--writes 200] [--object-kb 100] [--rounds 2]
 """
 
@@ -45,6 +49,7 @@ class Row:
     put_object_ms: float  # S3 PutObject, median
     journal_bytes: int  # what the writes added to the journal
     concurrent_per_s: float  # PutItem per second with two clients at once
+    child_cpu_ms: float | None  # the child's CPU per DynamoDB write (None: no /proc)
 
     @property
     def writes_per_s(self) -> float:
@@ -67,7 +72,7 @@ def _emulator(env: dict[str, str], data_dir: Path) -> Iterator[Any]:
     get_settings.cache_clear()
     emulator = EmulatorProcess(get_settings())
     try:
-        yield emulator.start()
+        yield emulator.start(), emulator.pid
     finally:
         emulator.stop()
         for name, value in saved.items():
@@ -77,6 +82,15 @@ def _emulator(env: dict[str, str], data_dir: Path) -> Iterator[Any]:
                 os.environ[name] = value
         get_settings.cache_clear()
         reset_clients()
+
+
+def _cpu_s(pid: int | None) -> float | None:
+    """A process's CPU time so far (user + system), where Linux's /proc tells it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _median_ms(call: Callable[[int], object], times: int) -> float:
@@ -93,7 +107,7 @@ def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
 
     with tempfile.TemporaryDirectory(prefix="exif-service-journal-") as tmp:
         data_dir = Path(tmp)
-        with _emulator(MODES[mode], data_dir) as settings:
+        with _emulator(MODES[mode], data_dir) as (settings, pid):
             dynamodb, s3 = client("dynamodb"), client("s3")
             usage = settings.table_name("usage")
             history = settings.table_name("files")
@@ -135,13 +149,23 @@ def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(put_item, range(writes, 3 * writes)))
             concurrent_per_s = 2 * writes / (time.perf_counter() - start)
+            cpu_before = _cpu_s(pid)
+            update_ms = _median_ms(update, writes)
+            put_item_ms = _median_ms(put_item, writes)
+            cpu_after = _cpu_s(pid)
+            child_cpu_ms = (
+                None
+                if cpu_before is None or cpu_after is None
+                else (cpu_after - cpu_before) * 1000 / (2 * writes)
+            )
             row = Row(
                 mode=mode,
-                update_ms=_median_ms(update, writes),
-                put_item_ms=_median_ms(put_item, writes),
+                update_ms=update_ms,
+                put_item_ms=put_item_ms,
                 put_object_ms=_median_ms(put_object, writes),
                 journal_bytes=(journal.stat().st_size if journal.exists() else 0) - before,
                 concurrent_per_s=concurrent_per_s,
+                child_cpu_ms=child_cpu_ms,
             )
     return row
 
@@ -160,9 +184,15 @@ def measure(writes: int = 200, object_bytes: int = 100 * 1024, rounds: int = 2) 
             put_object_ms=min(r.put_object_ms for r in rows),
             journal_bytes=rows[0].journal_bytes,
             concurrent_per_s=max(r.concurrent_per_s for r in rows),
+            child_cpu_ms=_least([r.child_cpu_ms for r in rows]),
         )
         for mode, rows in runs.items()
     ]
+
+
+def _least(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return min(known) if known else None
 
 
 def show(rows: list[Row]) -> None:
@@ -171,6 +201,7 @@ def show(rows: list[Row]) -> None:
     print(  # noqa: T201 - the bench's report
         f"{'journal':<9}{'UpdateItem ms':>15}{'PutItem ms':>12}{'PutObject ms':>14}"
         f"{'writes/s':>10}{'c=2 /s':>8}{'+ms/write':>11}{'journal MB':>12}"
+        f"{'child CPU ms/call':>19}"
     )
     for row in rows:
         extra = statistics.mean(
@@ -184,6 +215,7 @@ def show(rows: list[Row]) -> None:
             f"{row.mode:<9}{row.update_ms:>15.2f}{row.put_item_ms:>12.2f}{row.put_object_ms:>14.2f}"
             f"{row.writes_per_s:>10.0f}{row.concurrent_per_s:>8.0f}{extra:>+11.2f}"
             f"{row.journal_bytes / 1e6:>12.1f}"
+            + (f"{row.child_cpu_ms:>19.2f}" if row.child_cpu_ms is not None else f"{'-':>19}")
         )
 
 
