@@ -200,9 +200,10 @@ def process_one(
     web_file_name: str | None = None,
 ) -> Download:
     """Charge one image, run `operation`, keep the result, and return it for download."""
-    with charge_account(account), materialize(source) as local:
+    with charge_account(account) as charged, materialize(source) as local:
         output = operation(local)
         name = download_name(local.file_name, web_file_name)
+        charged.confirm()  # the operation ran beside the charge; the history waits for it
         kept = keep_result(account, tool, name, output.path, output.content_type, blobs)
         data = output.path.read_bytes()
         return Download(
@@ -235,7 +236,7 @@ def process_bulk(
     it, nothing is kept and every unit is given back.
     """
     require_bulk(account, len(sources))
-    with charge_account(account, units=len(sources)), workspace() as outdir:
+    with charge_account(account, units=len(sources)) as charged, workspace() as outdir:
         results: list[tuple[str, Output]] = []
         for index, source in enumerate(sources):
             name = display_name(source.file_name)
@@ -244,6 +245,7 @@ def process_bulk(
                 kept = outdir / f"{index}.{safe_extension(name)}"
                 shutil.move(output.path, kept)
                 results.append((local.file_name, Output(kept, output.content_type)))
+        charged.confirm()  # the files ran beside the charge; the history waits for it
         for name, output in results:
             keep_result(account, tool, name, output.path, output.content_type, blobs)
         # the ZIP is named from the caller's whole names, cut by bytes with the extension kept

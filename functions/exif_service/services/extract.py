@@ -25,7 +25,7 @@ from exif_service.domain.report import MetadataReport
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import read_metadata
 from exif_service.engine.provenance import reverse_geocode
-from exif_service.services.quota import charge_account, refund_user, used_today
+from exif_service.services.quota import Charge, charge_account, refund_user, used_today
 from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.store.blobs import Blobs
 from exif_service.store.jobs import discard_job, get_job, save_job
@@ -50,9 +50,21 @@ class BatchResult:
     error: ServiceError | None = None
 
 
-def extract_file(pool: ExifToolPool, local: LocalFile, owner_id: str | None, blobs: Blobs) -> Job:
-    """Read the file's metadata, store it as a completed extraction, and return it."""
+def extract_source(pool: ExifToolPool, source: Source, owner: Account, blobs: Blobs) -> Job:
+    """Charge one image, extract the caller's upload or URL, and return the stored job."""
+    with charge_account(owner) as charged, materialize(source) as local:
+        return extract_file(pool, local, owner.user_id, blobs, charged)
+
+
+def extract_file(
+    pool: ExifToolPool, local: LocalFile, owner_id: str | None, blobs: Blobs, charged: Charge
+) -> Job:
+    """Read the file's metadata, store it as a completed extraction, and return it.
+
+    The read runs while `charged` is still on its way; the record waits for it.
+    """
     job = run_extraction(pool, local, str(uuid.uuid4()), owner_id)
+    charged.confirm()
     try:
         save_job(job, blobs)
     except Exception:
@@ -113,8 +125,8 @@ def extract_batch(
         raise BadRequest(f"Too many inputs: at most {MAX_BATCH} files and URLs per request.")
     charged_at = datetime.now(UTC)
     try:
-        with charge_account(owner, units=len(sources)):
-            results = _run_batch(pool, sources, owner.user_id, blobs)
+        with charge_account(owner, units=len(sources)) as charged:
+            results = _run_batch(pool, sources, owner.user_id, blobs, charged)
     except QuotaExceeded as exc:
         left = max(exc.limit - used_today(owner), 0)
         raise QuotaExceeded(
@@ -130,7 +142,7 @@ def extract_batch(
 
 
 def _run_batch(
-    pool: ExifToolPool, sources: Sequence[Source], owner_id: str, blobs: Blobs
+    pool: ExifToolPool, sources: Sequence[Source], owner_id: str, blobs: Blobs, charged: Charge
 ) -> list[BatchResult]:
     started = time.monotonic()
     results: list[BatchResult] = []
@@ -144,8 +156,10 @@ def _run_batch(
             continue
         try:
             with materialize(source) as local:
-                job = extract_file(pool, local, owner_id, blobs)
+                job = extract_file(pool, local, owner_id, blobs, charged)
         except ServiceError as exc:
+            # a refused or failed charge is the whole batch's answer, not this input's
+            charged.confirm()
             if isinstance(exc, EngineFailure):
                 log.exception("batch input %d: the engine failed", index)
             else:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from exif_service.domain.accounts import Account
 from exif_service.domain.errors import BadRequest, NotFound, ServiceUnavailable
 from exif_service.domain.library import LibraryEntry, MediaReading
 from exif_service.domain.phash import is_phash, phash_distance
@@ -25,6 +26,7 @@ from exif_service.engine.operations import read_exif_block, read_numeric_tags
 from exif_service.engine.pixels import inspect_image, stored_exif_from_block
 from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
+from exif_service.services.quota import Charge, charge_account
 from exif_service.services.sources import LocalFile, Source, display_name, materialize
 from exif_service.settings import get_settings
 from exif_service.store import library as store
@@ -60,10 +62,26 @@ def read_media(pool: ExifToolPool, path: Path, size: int) -> MediaReading:
     return MediaReading(tags=tuple(tags), pixels=pixels, size=size, stored_exif=stored)
 
 
-def upload_file(
-    pool: ExifToolPool, local: LocalFile, owner_id: str, options: UploadOptions, blobs: Blobs
+def upload_source(
+    pool: ExifToolPool, source: Source, owner: Account, options: UploadOptions, blobs: Blobs
 ) -> tuple[LibraryEntry, MediaReading]:
-    """Read the file, keep it in the owner's library, and return its record and reading."""
+    """Charge one image and keep the caller's file (upload or URL) in their library."""
+    with charge_account(owner) as charged, materialize(source) as local:
+        return upload_file(pool, local, owner.user_id, options, blobs, charged)
+
+
+def upload_file(
+    pool: ExifToolPool,
+    local: LocalFile,
+    owner_id: str,
+    options: UploadOptions,
+    blobs: Blobs,
+    charged: Charge,
+) -> tuple[LibraryEntry, MediaReading]:
+    """Read the file, keep it in the owner's library, and return its record and reading.
+
+    The read runs while `charged` is still on its way; the stored copy waits for it.
+    """
     reading = read_media(pool, local.path, local.size)
     name = library_name(options.file_name, unique=options.unique_name)
     folder = normalise_folder(options.folder)
@@ -96,6 +114,7 @@ def upload_file(
         created_at=previous.created_at if previous else now,
         updated_at=now,
     )
+    charged.confirm()
     blobs.put_file(entry.s3_key, local.path, entry.mime)
     try:
         replaced = _put_replacing(entry, previous)

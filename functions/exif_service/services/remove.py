@@ -6,13 +6,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from exif_service.domain.accounts import Account
 from exif_service.domain.errors import Gone, NotFound
 from exif_service.domain.jobs import Job, JobStatus, Operation
 from exif_service.domain.privacy import StripPlan
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.operations import strip_metadata
 from exif_service.engine.workspace import safe_extension
-from exif_service.services.sources import LocalFile
+from exif_service.services.quota import Charge, charge_account
+from exif_service.services.sources import LocalFile, Source, materialize
 from exif_service.settings import get_settings
 from exif_service.store.blobs import Blobs
 from exif_service.store.jobs import discard_job, get_job, save_job
@@ -26,19 +28,29 @@ class CleanedFile:
     content_credentials: str = "none"  # what the strip did with a C2PA manifest
 
 
+def remove_source(
+    pool: ExifToolPool, source: Source, owner: Account, blobs: Blobs, plan: StripPlan
+) -> Job:
+    """Charge one image, strip the caller's upload or URL by `plan`, and return the stored job."""
+    with charge_account(owner) as charged, materialize(source) as local:
+        return remove_metadata(pool, local, owner.user_id, blobs, charged, plan)
+
+
 def remove_metadata(
     pool: ExifToolPool,
     local: LocalFile,
     owner_id: str | None,
     blobs: Blobs,
+    charged: Charge,
     plan: StripPlan = StripPlan(),
 ) -> Job:
     """Strip the file, store the clean copy under `results/`, and record the job.
 
-    The record that makes the download visible is written last; if it cannot be written, it
-    and the clean copy are removed again (the 1-day rule on `results/` is the backstop).
+    The strip runs while `charged` is still on its way; the clean copy waits for it. The record
+    that makes the download visible is written last; if it cannot be written, it and the clean
+    copy are removed again (the 1-day rule on `results/` is the backstop).
     """
-    job = run_removal(pool, local, str(uuid.uuid4()), owner_id, blobs, plan)
+    job = run_removal(pool, local, str(uuid.uuid4()), owner_id, blobs, plan, charged)
     try:
         save_job(job, blobs)
     except Exception:
@@ -54,10 +66,13 @@ def run_removal(
     owner_id: str | None,
     blobs: Blobs,
     plan: StripPlan,
+    charged: Charge,
 ) -> Job:
-    """Strip the file and store the clean copy; returns the completed job (not stored yet)."""
+    """Strip the file and store the clean copy once `charged` holds; returns the completed job
+    (not stored yet)."""
     clean = local.workdir / f"clean.{safe_extension(local.file_name)}"
     result = strip_metadata(pool, local.path, clean, plan)
+    charged.confirm()
     key = f"results/{job_uuid}/clean.{safe_extension(local.file_name)}"
     blobs.put_file(key, clean, result.mime_type)
     now = datetime.now(UTC)

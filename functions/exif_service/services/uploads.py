@@ -35,7 +35,7 @@ from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.prescan import check_file
 from exif_service.engine.workspace import safe_extension, workspace
 from exif_service.services.extract import run_extraction
-from exif_service.services.quota import charge_account, refund_user
+from exif_service.services.quota import PREPAID, charge_account, refund_user
 from exif_service.services.remove import run_removal
 from exif_service.services.sources import LocalFile, display_name, too_large_message
 from exif_service.settings import Settings
@@ -92,8 +92,9 @@ def start_upload(
         strip_keep=tuple(rule.arg for rule in plan.keep),
     )
     key = upload_key(job.uuid, op, plan.preset, name)
-    with charge_account(owner):
+    with charge_account(owner) as charged:
         post = blobs.presigned_post(key, settings.max_s3_upload_bytes, settings.upload_ttl_s)
+        charged.confirm()
         save_job(job, blobs)
     return UploadGrant(
         job=job,
@@ -160,7 +161,7 @@ def _run(
             if job.operation is Operation.EXTRACT:
                 done = run_extraction(pool, local, job.uuid, job.owner_id)
             else:
-                done = run_removal(pool, local, job.uuid, job.owner_id, blobs, plan)
+                done = run_removal(pool, local, job.uuid, job.owner_id, blobs, plan, PREPAID)
         except StoreUnavailable:
             raise
         except ServiceError as exc:

@@ -40,7 +40,6 @@ from exif_service.domain.errors import BadRequest
 from exif_service.domain.library import LibraryEntry
 from exif_service.services import library
 from exif_service.services.quota import charge_account
-from exif_service.services.sources import materialize
 from exif_service.settings import Settings
 
 imagekit_router = APIRouter(route_class=ImageKitRoute, tags=["imagekit"])
@@ -73,8 +72,7 @@ def upload(
     settings: SettingsDep,
 ) -> JSONResponse:
     """Keep a file (binary, base64 or URL) in the caller's media library."""
-    with charge_account(owner), materialize(form.source) as local:
-        entry, reading = library.upload_file(pool, local, owner.user_id, form.options, blobs)
+    entry, reading = library.upload_source(pool, form.source, owner, form.options, blobs)
     url = file_url(request, settings, entry)
     return JSONResponse(present_upload(entry, url, reading, form.response_fields))
 

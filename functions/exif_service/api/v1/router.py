@@ -37,14 +37,12 @@ from exif_service.api.v1.schemas import (
 from exif_service.domain.privacy import strip_plan
 from exif_service.services.extract import (
     extract_batch,
-    extract_file,
+    extract_source,
     find_extraction,
     locate_job,
 )
 from exif_service.services.privacy import report_for_owner
-from exif_service.services.quota import charge_account
-from exif_service.services.remove import cleaned_file, remove_metadata
-from exif_service.services.sources import materialize
+from exif_service.services.remove import cleaned_file, remove_source
 
 extract_router = APIRouter(route_class=V1Route, tags=["v1"])
 remove_router = APIRouter(route_class=V1Route, tags=["v1"])
@@ -73,8 +71,7 @@ def extract(
     pool: PoolDep,
 ) -> JSONResponse:
     """Extract every metadata tag of an uploaded file or a URL, synchronously."""
-    with charge_account(owner), materialize(source) as local:
-        job = extract_file(pool, local, owner.user_id, blobs)
+    job = extract_source(pool, source, owner, blobs)
     located = locate_job(pool, job) if geolocation else None
     body = present_job(job, structured=structured, geolocation=geolocation, located=located)
     return JSONResponse(body)
@@ -164,8 +161,7 @@ def remove(
 ) -> JSONResponse:
     """Strip metadata by `preset` (safe, all, location, sensitive), keeping the `keep` tags."""
     plan = strip_plan(source.options.get("preset"), source.options.get("keep"))
-    with charge_account(owner), materialize(source) as local:
-        job = remove_metadata(pool, local, owner.user_id, blobs, plan)
+    job = remove_source(pool, source, owner, blobs, plan)
     base = public_base(request, settings)
     body = {
         "success": True,
