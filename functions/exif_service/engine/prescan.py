@@ -323,37 +323,106 @@ def _wide_encoded_views(block: Buffer) -> Iterator[bytes]:
 # --- JPEG ---------------------------------------------------------------------------------------
 
 _EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\0"
+_SOS, _EOI = 0xDA, 0xD9
+# Past the first scan ExifTool walks on only when it looks for the end of the image (to read a
+# trailer). There every FF followed by anything but stuffing (00), a restart marker or fill is
+# a marker to it, and a marker with a length word is a segment it parses like those before the
+# scan. One search finds them at C speed; the image data costs no Python step per byte.
+_SCAN_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_STANDALONE = frozenset({0x01, 0x4F, 0x92, 0x93, 0xD8, _SOS, *range(0x30, 0x40)})
+# The endings by which ExifTool recognises a trailer in a JPEG's last 64 bytes (AFCP,
+# FotoStation, Photo Mechanic, Canon VRD, MIE, Samsung, Insta360, Nikon app, Vivo, OnePlus).
+# Their readers find their data by lengths and offsets counted from the end of the file, which
+# may reach back into the image data; so may a Leica maker note's pointer to its trailer.
+_TRAILER_TAIL = re.compile(
+    rb"AXS[!*]|\xa1\xb2\xc3\xd4|cbipcbbl|CANON OPTIONAL DATA|zmie|QDIOBS|SEFT"
+    rb"|8db42d694ccc418790edff439fe026bf|NIKON APP|\x1b\*9HWfu|jxrs"
+)
+_LEICA = (b"Leica Camera AG", b"LEICA\0")
+
+Chunks = dict[bytes, dict[int, bytes]]  # extended XMP: GUID -> offset -> bytes
 
 
 def _jpeg_blocks(data: Buffer) -> Iterator[Buffer]:
-    """The segments before the image data, any trailer, and extended XMP put together.
+    """The segments before the image data and any among it, the trailer, and extended XMP put
+    together; the image data too when a trailer's reader could be sent into it.
 
     Extended XMP is cut into APP1 chunks (GUID, total size, offset) that ExifTool joins before
-    parsing: a packet too deep to see in any one chunk is whole again here.
+    parsing, at each start of scan: a packet too deep to see in any one chunk is whole again
+    here.
     """
-    chunks: dict[bytes, dict[int, bytes]] = {}
+    chunks: Chunks = {}
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker in (0xDA, 0xD9):  # start of scan, end of image: metadata segments are over
+        if marker in (_SOS, _EOI):  # start of scan, end of image: metadata segments are over
             break
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if marker == 0xE1 and data[pos + 4 : pos + 4 + len(_EXTENDED_XMP)] == _EXTENDED_XMP:
-            segment = data[pos + 4 : pos + 2 + length]
-            if len(segment) > 75:
-                offset = int.from_bytes(segment[71:75], "big")
-                chunks.setdefault(bytes(segment[35:67]), {})[offset] = bytes(segment[75:])
+        _collect_extended_xmp(data, pos, pos + 2 + length, chunks)
         pos += 2 + length
     yield data[:pos]
-    # entropy-coded data never holds FF D9: the first one after the scan ends the image
-    end = data.find(b"\xff\xd9", pos)
-    if end >= 0 and end + 2 < len(data):
-        yield data[end + 2 :]  # a trailer (Photo Mechanic, Canon VRD, ...) that ExifTool reads
-    for parts in chunks.values():
-        yield b"".join(parts[offset] for offset in sorted(parts))
+    packets: list[bytes] = []
+    segments, eoi = _scan_segments(data, pos, chunks, packets)
+    if _TRAILER_TAIL.search(data[-64:]) or any(data.find(s, 0, pos) >= 0 for s in _LEICA):
+        yield data[pos:]
+    else:
+        yield from segments
+        if eoi + 2 < len(data):
+            yield data[eoi + 2 :]  # a trailer: Photo Mechanic's, Canon's VRD, a Google phone's
+    yield from packets
+    yield from _joined(chunks)  # chunks no start of scan followed
+
+
+def _scan_segments(
+    data: Buffer, pos: int, chunks: Chunks, packets: list[bytes]
+) -> tuple[list[Buffer], int]:
+    """The segments from the first start of scan on, as ExifTool's walk to the end of the image
+    finds them, and where the image ends at the earliest (the length of the file if nowhere).
+
+    ExifTool's reader stops at the first end-of-image marker between segments, its writer at
+    the first FF D9 anywhere, inside a segment too: the earlier of the two starts the trailer.
+    """
+    segments: list[Buffer] = []
+    first_d9 = -1
+    while (found := _SCAN_MARKER.search(data, pos)) is not None:
+        at = found.start()
+        marker = data[at + 1]
+        if marker == _EOI:
+            return segments, at if first_d9 < 0 else first_d9
+        pos = at + 2
+        if marker in _STANDALONE:
+            if marker == _SOS:  # ExifTool parses the extended XMP it has at each scan
+                packets += _joined(chunks)
+            continue
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        end = min(at + 2 + length, len(data))
+        segments.append(data[at:end])
+        _collect_extended_xmp(data, at, end, chunks)
+        if first_d9 < 0:
+            first_d9 = data.find(b"\xff\xd9", at, end + 1)
+        if length < 2:
+            break  # ExifTool reads no further
+        pos = end
+    return segments, first_d9 if first_d9 >= 0 else len(data)
+
+
+def _collect_extended_xmp(data: Buffer, at: int, end: int, chunks: Chunks) -> None:
+    """Keep the extended XMP chunk (GUID, total size, offset, bytes) of the segment at `at`."""
+    if data[at + 1] == 0xE1 and data[at + 4 : at + 4 + len(_EXTENDED_XMP)] == _EXTENDED_XMP:
+        body = data[at + 4 : end]
+        if len(body) > 75:
+            offset = int.from_bytes(body[71:75], "big")
+            chunks.setdefault(bytes(body[35:67]), {})[offset] = bytes(body[75:])
+
+
+def _joined(chunks: Chunks) -> list[bytes]:
+    """Each extended XMP packet put together from its chunks, which are then forgotten."""
+    packets = [b"".join(parts[offset] for offset in sorted(parts)) for parts in chunks.values()]
+    chunks.clear()
+    return packets
 
 
 # --- PNG ----------------------------------------------------------------------------------------

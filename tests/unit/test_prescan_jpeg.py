@@ -1,0 +1,166 @@
+"""The pre-scan of a JPEG looks where ExifTool reads, also past the start of the image data:
+segments among the scans, the trailer wherever the image ends first, and, when a trailer's
+reader could be sent back into the image data, the image data itself."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import pytest
+from tests.support.media import deep_xmp, draw, exiftool, jpeg_with_segments, make_photo
+
+from exif_service.domain.errors import FileTooComplex
+from exif_service.engine.prescan import check_bytes, check_file
+
+TOO_DEEP = "This file's XMP metadata is nested too deeply to read safely (more than 100 levels)."
+TOO_MANY_IPTC = "This file has too many IPTC records to read safely (more than 10,000)."
+# ExifTool takes a file ending so for one with an AFCP trailer (12 bytes: AXS!, its offset and
+# four more), and then walks the whole image data to find where the image ends.
+AFCP_FOOTER = b"AXS!" + struct.pack(">I", 0) + b"\0\0\0\0"
+
+
+def refusal(data: bytes) -> str:
+    with pytest.raises(FileTooComplex) as caught:
+        check_bytes(data)
+    return caught.value.message
+
+
+def segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def xmp_app1(packet: bytes) -> bytes:
+    return segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + packet)
+
+
+def before_eoi(jpeg: bytes, *inserted: bytes) -> bytes:
+    """`jpeg` with `inserted` put after its image data, just before its end-of-image marker."""
+    assert jpeg.endswith(b"\xff\xd9")
+    return jpeg[:-2] + b"".join(inserted) + b"\xff\xd9"
+
+
+def progressive(size: tuple[int, int] = (640, 480)) -> bytes:
+    out = io.BytesIO()
+    draw(size).save(out, "JPEG", quality=90, progressive=True)
+    return out.getvalue()
+
+
+def iptc_flood(count: int = 12_000) -> bytes:
+    # IPTC caption records (2:120); no FF byte, so to a JPEG walker they are image data
+    return b"".join(
+        b"\x1c\x02\x78" + struct.pack(">H", 2) + b"c%d" % (i % 10) for i in range(count)
+    )
+
+
+# --- segments among the image data --------------------------------------------------------------
+
+
+def test_exiftool_reads_an_xmp_segment_after_the_image_data_when_a_trailer_sends_it_there(
+    tmp_path: Path,
+) -> None:
+    # the premise of the checks below, shown with the pinned ExifTool on a harmless packet
+    packet = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>after the scan</dc:title>'
+        b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    path = tmp_path / "late.jpg"
+    path.write_bytes(before_eoi(jpeg_with_segments(), xmp_app1(packet)) + AFCP_FOOTER)
+    assert "after the scan" in exiftool("-XMP-dc:Title", str(path))
+    path.write_bytes(before_eoi(jpeg_with_segments(), xmp_app1(packet)))
+    assert "after the scan" not in exiftool("-XMP-dc:Title", str(path))  # no trailer: never
+
+
+def test_deep_xmp_in_a_segment_after_the_image_data_is_refused() -> None:
+    # ExifTool spent 11 s on this 60 KB file; each more such segment costs as much again
+    data = before_eoi(jpeg_with_segments(), xmp_app1(deep_xmp(2700))) + AFCP_FOOTER
+    assert refusal(data) == TOO_DEEP
+    # without a trailer ExifTool reads it only for a maker note's preview: refused all the same
+    assert refusal(before_eoi(jpeg_with_segments(), xmp_app1(deep_xmp(2700)))) == TOO_DEEP
+
+
+def test_deep_xmp_between_the_scans_of_a_progressive_jpeg_is_refused() -> None:
+    image = progressive()
+    second_scan = image.index(b"\xff\xda", image.index(b"\xff\xda") + 2)
+    data = image[:second_scan] + xmp_app1(deep_xmp(2700)) + image[second_scan:]
+    assert refusal(data) == TOO_DEEP
+
+
+def test_extended_xmp_chunks_among_the_scans_are_put_together_before_they_are_measured() -> None:
+    packet = deep_xmp(3000)
+    guid = b"0123456789ABCDEF0123456789ABCDEF"
+    chunks = [
+        segment(
+            0xE1,
+            b"http://ns.adobe.com/xmp/extension/\0"
+            + guid
+            + struct.pack(">II", len(packet), offset)
+            + packet[offset : offset + 500],
+        )
+        for offset in range(0, len(packet), 500)
+    ]
+    image = progressive()
+    second_scan = image.index(b"\xff\xda", image.index(b"\xff\xda") + 2)
+    data = image[:second_scan] + b"".join(reversed(chunks)) + image[second_scan:]
+    assert refusal(data) == TOO_DEEP
+
+
+def test_a_length_word_holding_ff_d9_does_not_hide_what_follows() -> None:
+    # ExifTool's writer ends the image at the first FF D9 anywhere, its reader at the first
+    # marker: here they differ, and the trailer is checked from the earlier one
+    sneaky = b"\xff\xe5\xff\xd9" + b"\0" * (0xFFD9 - 2)
+    trailer = deep_xmp(2700)
+    assert refusal(before_eoi(jpeg_with_segments(), sneaky) + trailer) == TOO_DEEP
+
+
+def test_ff_d9_inside_a_segment_before_the_image_data_does_not_end_the_image_early() -> None:
+    comment = segment(0xFE, b"a comment holding \xff\xd9 on purpose")
+    assert refusal(jpeg_with_segments(comment) + deep_xmp(2700)) == TOO_DEEP
+
+
+# --- trailers -----------------------------------------------------------------------------------
+
+
+def test_a_trailer_holding_deep_xmp_is_refused() -> None:
+    assert refusal(jpeg_with_segments() + deep_xmp(2700)) == TOO_DEEP
+
+
+def test_a_trailer_after_a_fake_end_of_image_inside_a_segment_is_refused() -> None:
+    fake = segment(0xEF, b"junk \xff\xd9 more junk")
+    data = before_eoi(jpeg_with_segments(), fake) + b"trailer:" + deep_xmp(2700)
+    assert refusal(data) == TOO_DEEP
+
+
+def test_iptc_hidden_in_the_image_data_is_refused_when_the_file_ends_like_a_trailer() -> None:
+    # an AFCP trailer's directory may sit anywhere: ExifTool goes where its footer points
+    image = before_eoi(jpeg_with_segments(), iptc_flood())
+    assert refusal(image + AFCP_FOOTER) == TOO_MANY_IPTC
+    check_bytes(image)  # no trailer: ExifTool never reads the image data
+
+
+def test_iptc_hidden_in_the_image_data_of_a_leica_photo_is_refused() -> None:
+    # a Leica maker note points at its trailer by absolute offset, which may be anywhere
+    make = segment(0xE1, b"Exif\0\0" + b"II*\0" + b"\0" * 8 + b"Leica Camera AG\0")
+    assert refusal(before_eoi(jpeg_with_segments(make), iptc_flood())) == TOO_MANY_IPTC
+
+
+# --- what people send passes ---------------------------------------------------------------
+
+
+def test_a_progressive_jpeg_with_many_scans_passes(tmp_path: Path) -> None:
+    image = progressive((1600, 1200))
+    assert image.count(b"\xff\xda") >= 6  # the scans, each with its Huffman tables
+    path = tmp_path / "progressive.jpg"
+    path.write_bytes(image)
+    check_file(path)
+
+
+def test_a_photo_with_a_preview_image_after_it_and_a_trailer_footer_passes(tmp_path: Path) -> None:
+    photo = make_photo(tmp_path / "photo.jpg").read_bytes()
+    preview = io.BytesIO()
+    draw((160, 120)).save(preview, "JPEG")
+    check_bytes(photo + preview.getvalue())
+    check_bytes(photo + preview.getvalue() + AFCP_FOOTER)
