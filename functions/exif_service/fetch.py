@@ -4,6 +4,9 @@ The host is resolved once, every address it resolves to must be public, and the 
 made to that checked address (the Host header and TLS SNI keep the original name), so a DNS
 answer cannot change between the check and the connection. Redirects are followed by hand, each
 one checked the same way, and the body is counted as it streams.
+
+httpx is imported on the first URL, not with this module: a function that is only sent files
+(the extract function's usual request) never loads it at cold start.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
-
-import httpx
 
 from exif_service.domain.errors import FetchFailed, FileTooLarge, UnsafeUrl
 from exif_service.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _MAX_URL = 2048
@@ -77,6 +82,8 @@ def check_url(url: str, settings: Settings) -> tuple[httpx.URL, str, IPAddress]:
         raise FetchFailed(f"The host of the url could not be resolved: {host[:100]}")
     if not settings.allow_private_urls and not all(is_public_address(a) for a in addresses):
         raise UnsafeUrl("The url points to a private or reserved address, which is not allowed.")
+    import httpx  # on the first URL only (see the module docstring)
+
     return httpx.URL(url.strip()), host, addresses[0]
 
 
@@ -87,6 +94,8 @@ def download(
 
     `transport` lets a test stand in for the remote server; the address checks still run.
     """
+    import httpx  # on the first URL only (see the module docstring)
+
     limit = settings.max_upload_bytes
     timeout = httpx.Timeout(settings.fetch_read_timeout_s, connect=settings.fetch_connect_timeout_s)
     current = url
@@ -130,6 +139,8 @@ def download(
 
 
 def _stream_to(response: httpx.Response, dest: Path, limit: int) -> int:
+    import httpx  # already loaded by download()
+
     size = 0
     try:
         with dest.open("wb") as out:

@@ -3,8 +3,8 @@ Lambda's init phase loads it, leaves none of the modules it has no use for in `s
 
 What a module costs at import is paid by every cold start of the function (bench/cold_start.py
 shows the times): the X-Ray SDK alone is about a third of a second, boto3 with s3transfer a tenth
-or more, qpdf's bindings, Jinja2 and Stripe less, and the extract function needs none of them
-to start.
+or more, qpdf's bindings, Jinja2, Stripe and httpx less, and the extract function needs none
+of them to start.
 """
 
 from __future__ import annotations
@@ -22,28 +22,31 @@ HANDLERS = Path(__file__).resolve().parents[2] / "functions" / "exif_service" / 
 XRAY = ("aws_xray_sdk",)
 PAGES = ("jinja2", "exif_service.web")
 STRIPE = ("stripe", "exif_service.services.billing")
-# loaded where first used: S3 clients and SSM parameters (boto3), a PDF to rewrite (qpdf)
+# loaded where first used: S3 clients and SSM parameters (boto3), a PDF to rewrite (qpdf), a
+# URL to download (httpx, with rich for its command line where that is installed)
 LAZY = ("boto3", "s3transfer", "pikepdf")
+URLS = ("httpx", "httpcore", "rich")
 EVERYWHERE = XRAY + LAZY
 
 # handler module -> module name prefixes it must not load (with tracing off)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "extract": EVERYWHERE + PAGES + STRIPE,
-    "remove": EVERYWHERE + PAGES + STRIPE,
-    "download": EVERYWHERE + PAGES + STRIPE,
-    "uploads": EVERYWHERE + PAGES + STRIPE,
-    "imagekit": EVERYWHERE + PAGES + STRIPE,
+    "extract": EVERYWHERE + PAGES + STRIPE + URLS,
+    "remove": EVERYWHERE + PAGES + STRIPE + URLS,
+    "download": EVERYWHERE + PAGES + STRIPE + URLS,
+    "uploads": EVERYWHERE + PAGES + STRIPE + URLS,
+    "imagekit": EVERYWHERE + PAGES + STRIPE + URLS,
+    # its webhooks are sent with httpx
     "s3_processor": EVERYWHERE + PAGES + STRIPE,
-    "feedback": EVERYWHERE + PAGES + STRIPE,
-    "usage_job": EVERYWHERE + PAGES + STRIPE,
-    "purge_job": EVERYWHERE + PAGES + STRIPE,
+    "feedback": EVERYWHERE + PAGES + STRIPE + URLS,
+    "usage_job": EVERYWHERE + PAGES + STRIPE + URLS,
+    "purge_job": EVERYWHERE + PAGES + STRIPE + URLS,
     # the images API's history and admin tables are HTML fragments: Jinja2 loads when one is
     # drawn, not at init
-    "images": EVERYWHERE + PAGES + STRIPE,
-    "admin": EVERYWHERE + PAGES + STRIPE,
-    "keys": EVERYWHERE + PAGES + STRIPE,
-    "billing": EVERYWHERE + PAGES,
-    "web": EVERYWHERE + STRIPE,
+    "images": EVERYWHERE + PAGES + STRIPE + URLS,
+    "admin": EVERYWHERE + PAGES + STRIPE + URLS,
+    "keys": EVERYWHERE + PAGES + STRIPE + URLS,
+    "billing": EVERYWHERE + PAGES,  # Stripe's SDK brings httpx
+    "web": EVERYWHERE + STRIPE + URLS,
 }
 
 _PROBE = """

@@ -139,12 +139,15 @@ class ExifToolProcess:
 
     def execute(self, args: Sequence[str], timeout: float) -> ExifToolResult:
         """Run one command; EngineFailure if the process dies, EngineTimeout past `timeout`."""
+        return self.receive(self.send(args), timeout)
+
+    def send(self, args: Sequence[str]) -> bytes:
+        """Hand ExifTool one command without waiting for it; `receive` reads its answer."""
         if not self.alive:
             self.start()
         proc = self._proc
-        assert proc is not None and proc.stdin and proc.stdout and proc.stderr
+        assert proc is not None and proc.stdin
         n = next(self._seq)
-        marker = f"{{ready{n}}}".encode()
         lines = [check_argument(a) for a in args]
         payload = "\n".join([*lines, "-echo4", f"{{ready{n}}}", f"-execute{n}", ""])
         try:
@@ -153,6 +156,13 @@ class ExifToolProcess:
         except (BrokenPipeError, OSError) as exc:
             self.kill()
             raise EngineFailure("The metadata engine stopped unexpectedly.") from exc
+        return f"{{ready{n}}}".encode()
+
+    def receive(self, marker: bytes, timeout: float) -> ExifToolResult:
+        """The answer to the command `send` returned `marker` for."""
+        proc = self._proc
+        if proc is None or not (proc.stdout and proc.stderr):
+            raise EngineFailure("The metadata engine stopped unexpectedly.")
         out, err = self._read_until(proc.stdout, proc.stderr, marker, timeout)
         return ExifToolResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
@@ -231,6 +241,7 @@ class ExifToolPool:
         self._idle: queue.LifoQueue[ExifToolProcess] = queue.LifoQueue()
         self._all: list[ExifToolProcess] = []
         self._lock = threading.Lock()
+        self._asked: tuple[ExifToolProcess, bytes] | None = None
         self.version: str | None = None
 
     @property
@@ -241,20 +252,51 @@ class ExifToolPool:
         """Process ids of the workers running now."""
         return sorted(p.pid for p in self._all if p.pid is not None)
 
-    def start(self, min_version: float) -> None:
-        """Start one process, check the ExifTool version, and fill the pool lazily later."""
+    def launch(self) -> None:
+        """Start every process and ask the first for its version, without waiting for perl:
+        `start` reads the answer. A Lambda handler calls this before its heavy imports, so
+        perl loads ExifTool's modules on the other core meanwhile."""
+        self._make_processes()
+        first = self._idle.get()
+        try:
+            self._asked = (first, first.send(["-ver"]))
+            for process in self._all:
+                if not process.alive:
+                    process.start()
+        finally:
+            self._idle.put(first)
+
+    def _make_processes(self) -> None:
         if not self._script.exists():
             raise ServiceUnavailable(
                 f"ExifTool not found at {self._script}; run `make -C layers/exiftool host`."
             )
         with self._lock:
-            if self.version is not None:
-                return
-            for _ in range(self._size):
-                process = ExifToolProcess(self._perl, self._script)
-                self._all.append(process)
-                self._idle.put(process)
-        version = self.run(["-ver"]).stdout.strip()
+            if not self._all:
+                for _ in range(self._size):
+                    process = ExifToolProcess(self._perl, self._script)
+                    self._all.append(process)
+                    self._idle.put(process)
+
+    def _version(self) -> str:
+        """The answer to the `-ver` that `launch` sent, or to one sent now. Nobody else holds
+        the pool before `start` returns (get_pool hands it out after), so that answer is still
+        the next thing its process prints; a process that died meanwhile is replaced."""
+        asked, self._asked = self._asked, None
+        if asked is not None:
+            process, marker = asked
+            try:
+                return process.receive(marker, self._timeout).stdout.strip()
+            except EngineFailure:
+                log.warning("exiftool process %s died while starting; restarting", process.id)
+        return self.run(["-ver"]).stdout.strip()
+
+    def start(self, min_version: float) -> None:
+        """Start one process, check the ExifTool version, and fill the pool lazily later."""
+        if self.version is not None:
+            return
+        self._make_processes()
+        version = self._version()
         try:
             number = float(version)
         except ValueError as exc:
@@ -309,33 +351,64 @@ class ExifToolPool:
 
 
 _pool: ExifToolPool | None = None
+# launched by launch_pool() and not yet version-checked: get_pool() finishes its start
+_launched: ExifToolPool | None = None
 _pool_lock = threading.Lock()
+
+
+def _new_pool() -> ExifToolPool:
+    settings = get_settings()
+    return ExifToolPool(
+        settings.perl_path,
+        settings.exiftool_path,
+        settings.exiftool_pool_size,
+        settings.exiftool_timeout_s,
+    )
+
+
+def launch_pool() -> None:
+    """Start the process-wide pool's ExifTool processes and return at once.
+
+    A Lambda handler calls this first thing in its init phase: perl then loads ExifTool on the
+    other core while Python imports the rest, and get_pool() only reads the version it printed.
+    Any problem starting is left for get_pool() to raise, as it would have without this call.
+    """
+    global _launched
+    with _pool_lock:
+        if _pool is not None or _launched is not None:
+            return
+        pool = _new_pool()
+        try:
+            pool.launch()
+        except (ServiceUnavailable, EngineFailure, OSError):
+            pool.close()
+            return
+        _launched = pool
 
 
 def get_pool() -> ExifToolPool:
     """The process-wide pool, started (and version-checked) on first use."""
-    global _pool
+    global _pool, _launched
     with _pool_lock:
         if _pool is None:
-            settings = get_settings()
-            pool = ExifToolPool(
-                settings.perl_path,
-                settings.exiftool_path,
-                settings.exiftool_pool_size,
-                settings.exiftool_timeout_s,
-            )
-            pool.start(settings.exiftool_min_version)
+            pool, _launched = _launched or _new_pool(), None
+            try:
+                pool.start(get_settings().exiftool_min_version)
+            except BaseException:
+                pool.close()
+                raise
             _pool = pool
         return _pool
 
 
 def shutdown_pool() -> None:
     """Stop every ExifTool process (server exit, tests)."""
-    global _pool
+    global _pool, _launched
     with _pool_lock:
-        if _pool is not None:
-            _pool.close()
-            _pool = None
+        for pool in (_pool, _launched):
+            if pool is not None:
+                pool.close()
+        _pool = _launched = None
 
 
 atexit.register(shutdown_pool)

@@ -12,17 +12,22 @@ import time
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.data_classes import S3Event
+from exif_service.engine.exiftool import launch_pool
 
-from exif_service.api.v1.schemas import present_job
-from exif_service.domain.errors import StoreUnavailable
-from exif_service.observability import logger, metrics, tracer
-from exif_service.services.callbacks import deliver
-from exif_service.services.runtime import engine_pool, file_store
-from exif_service.services.uploads import process_upload
-from exif_service.settings import get_settings
-from exif_service.store.bind import bind_models
+# perl loads ExifTool on the other core while the imports below run (hence E402)
+launch_pool()
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: E402
+from aws_lambda_powertools.utilities.data_classes import S3Event  # noqa: E402
+
+from exif_service.api.v1.schemas import present_job  # noqa: E402
+from exif_service.domain.errors import StoreUnavailable  # noqa: E402
+from exif_service.observability import logger, metrics, tracer  # noqa: E402
+from exif_service.services.callbacks import deliver  # noqa: E402
+from exif_service.services.runtime import engine_pool, file_store  # noqa: E402
+from exif_service.services.uploads import process_upload  # noqa: E402
+from exif_service.settings import get_settings  # noqa: E402
+from exif_service.store.bind import bind_models  # noqa: E402
 
 bind_models(get_settings())
 engine_pool().warm()
