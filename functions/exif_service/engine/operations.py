@@ -18,6 +18,7 @@ from PIL import Image
 from exif_service.domain.errors import (
     BadRequest,
     EngineFailure,
+    FileTooComplex,
     UnsupportedFile,
     VerificationFailed,
 )
@@ -678,6 +679,12 @@ def _read_json(
     except json.JSONDecodeError as exc:
         log.error("exiftool printed unparseable JSON: %s", result.stderr[:500])
         raise EngineFailure("The metadata engine returned an unreadable report.") from exc
+    except RecursionError as exc:
+        # XMP structures nested past the decoder's depth (the upload paths' pre-scan refuses
+        # them first; a file read without it must still get a clear answer)
+        raise FileTooComplex(
+            "This file's XMP metadata is nested too deeply to read safely."
+        ) from exc
     if not records or not isinstance(records[0], dict):
         if not strict:
             return {}
