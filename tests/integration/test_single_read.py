@@ -293,6 +293,24 @@ def test_a_report_the_split_would_get_wrong_is_read_twice(tmp_path: Path) -> Non
     assert report.get("XMP", "ListN") == 1
 
 
+def test_any_warning_takes_the_two_reads_as_it_may_hide_the_structure_warning(
+    tmp_path: Path,
+) -> None:
+    # ExifTool prints only the first warning: here a namespace it fixed, ahead of the mixed
+    # list's "not a structure", so the one read shows no sign of the value it changed
+    head = PACKET_HEAD.replace(
+        b"http://ns.adobe.com/xap/1.0/mm/", b"http://ns.adobe.com/xap/1.0/mm"
+    )
+    packet = head + b"<xmpMM:DocumentID>d</xmpMM:DocumentID>" + PACKETS["mixed-list"] + XMP_TAIL
+    path = tmp_path / "warned.jpg"
+    path.write_bytes(jpeg_with_segments(xmp_segment(packet)))
+    new, old, commands = both_ways(path)
+    assert_same(new, old)
+    assert new.get("ExifTool", "Warning") == "[minor] Fixed incorrect URI for xmlns:xmpMM"
+    assert new.get("XMP", "List") == "plain"
+    assert commands == 3
+
+
 def test_structures_nested_past_the_json_decoder_are_refused_clearly(tmp_path: Path) -> None:
     packet = PACKET_HEAD + b'<z:t rdf:parseType="Resource">' + NESTED * 1200 + b"<z:v>x</z:v>"
     packet += b"</z:a>" * 1200 + b"</z:t>" + XMP_TAIL

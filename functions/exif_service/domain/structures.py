@@ -18,9 +18,11 @@ The rule, applied by `split_read`:
 - it is applied only when every part of the reading can be accounted for: each flattened tag
   names a field path of a structure read beside it and holds as many values as that path has
   leaves, every leaf of every structure has its flattened tag, no other tag's id starts with a
-  structure's id, no list is empty or holds lists, nothing outside XMP holds an object (some
-  formats' readers, JSON, property lists and others, build structures of their own in this
-  mode), and ExifTool reported no warning or error (this mode can add warnings of its own).
+  structure's id, no list is empty or holds lists, no structure nests more than 64 levels,
+  nothing outside XMP holds an object (some formats' readers, JSON, property lists and others,
+  build structures of their own in this mode), and ExifTool reported no warning or error (this
+  mode adds warnings of its own, such as a list that is not a structure, and only a file's
+  first warning is printed, so any warning may hide one).
 
 Anything else makes `split_read` return None, and the caller reads the file the two ways.
 """
@@ -104,7 +106,7 @@ def _entries(record: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
         if not isinstance(entry, dict) or "val" not in entry or ":" not in key:
             raise _Doubt
         if key in ("ExifTool:Warning", "ExifTool:Error"):
-            raise _Doubt  # this mode may warn of its own (a property that is not a structure)
+            raise _Doubt  # the first warning printed may hide one of this mode's own
         entries.append((key, entry.get("id"), entry["val"]))
     return entries
 
