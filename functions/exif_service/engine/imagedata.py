@@ -4,16 +4,26 @@ ExifTool rewrites metadata blocks and copies the coded pixels of JPEG, PNG and W
 byte. Finding those bytes unchanged proves that the output decodes exactly as the source did,
 at the cost of a comparison instead of a decode (a 24-megapixel JPEG takes tens of
 milliseconds to decode and about one to compare). This module only reads; it never writes.
+
+A JPEG's coded pixels are copied whole, though, with whatever segments sit among them: the
+segments that carry metadata there are found here too (`metadata_among_scans`).
 """
 
 from __future__ import annotations
 
+import mmap
+import re
 import struct
-from collections.abc import Iterator
+from io import BufferedReader
 from pathlib import Path
 from typing import BinaryIO
 
 _CHUNK = 1 << 20
+# Buffer pairs for the comparison, reused: reading into buffers already in memory is about
+# twice as fast as reading into new ones, whose every page the kernel has to supply. As many
+# pairs are kept as comparisons ever ran at once, up to a few (list.pop and append are atomic).
+_SPARE: list[tuple[bytearray, bytearray]] = []
+_SPARE_MAX = 4
 # PNG chunks that make up the picture (an APNG's frames included); the rest is metadata.
 _PNG_PIXELS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"acTL", b"fcTL", b"fdAT"})
 # WebP chunks that make up the picture.
@@ -44,25 +54,74 @@ def same_image_data(src: Path, dst: Path, file_type: str) -> bool | None:
         return all(_equal(a, b, sa, sb) for sa, sb in zip(spans_a, spans_b, strict=True))
 
 
-def _equal(a: BinaryIO, b: BinaryIO, span_a: tuple[int, int], span_b: tuple[int, int]) -> bool:
-    return all(x == y for x, y in zip(_read(a, span_a), _read(b, span_b), strict=True))
-
-
-def _read(fh: BinaryIO, span: tuple[int, int]) -> Iterator[bytes]:
-    offset, length = span
-    fh.seek(offset)
-    while length > 0:
-        data = fh.read(min(_CHUNK, length))
-        if not data:
-            yield b"<short>"
-            return
-        length -= len(data)
-        yield data
+def _equal(
+    a: BufferedReader, b: BufferedReader, span_a: tuple[int, int], span_b: tuple[int, int]
+) -> bool:
+    """Whether two spans of the same length hold the same bytes (a span cut short does not)."""
+    (offset_a, left), (offset_b, _) = span_a, span_b
+    a.seek(offset_a)
+    b.seek(offset_b)
+    try:
+        buffers = _SPARE.pop()
+    except IndexError:
+        buffers = (bytearray(_CHUNK), bytearray(_CHUNK))
+    try:
+        buf_a, buf_b = buffers
+        while left >= _CHUNK:
+            if a.readinto(buf_a) != _CHUNK or b.readinto(buf_b) != _CHUNK or buf_a != buf_b:
+                return False
+            left -= _CHUNK
+    finally:
+        if len(_SPARE) < _SPARE_MAX:
+            _SPARE.append(buffers)
+    rest = a.read(left)
+    return len(rest) == left and rest == b.read(left)
 
 
 def _ends_with_eoi(fh: BinaryIO) -> bool:
     fh.seek(-2, 2)
     return fh.read(2) == b"\xff\xd9"
+
+
+# Past its first start of scan a JPEG holds coded pixels and what decoding them needs (tables,
+# restart intervals, more scans). There every FF followed by anything but stuffing (00), a
+# restart marker or fill is a marker; one search finds them at C speed.
+_SCAN_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_NO_LENGTH = frozenset({0x01, 0xD8, 0xDA})  # (SOS's header holds no FF: walked as data)
+_EOI = 0xD9
+_COM = 0xFE
+
+
+def metadata_among_scans(path: Path) -> list[str]:
+    """The metadata segments (APPn, COM) after a JPEG's first start of scan, by marker name.
+
+    ExifTool stops reading a JPEG at its first scan and a strip copies from there to the end
+    of the image byte for byte, so metadata put among the scans is neither shown nor removed.
+    """
+    with path.open("rb") as fh:
+        spans = _jpeg(fh)
+        if not spans:
+            return []
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _late_segments(data, spans[0][0])
+
+
+def _late_segments(data: mmap.mmap, pos: int) -> list[str]:
+    found: list[str] = []
+    while (hit := _SCAN_MARKER.search(data, pos)) is not None:
+        at = hit.start()
+        marker = data[at + 1]
+        if marker == _EOI:
+            break
+        pos = at + 2
+        if marker in _NO_LENGTH:
+            continue
+        if 0xE0 <= marker <= 0xEF:
+            found.append(f"APP{marker - 0xE0}")
+        elif marker == _COM:
+            found.append("COM")
+        pos = at + 2 + max(2, int.from_bytes(data[pos : pos + 2], "big"))
+    return found
 
 
 def _jpeg(fh: BinaryIO) -> Spans | None:

@@ -30,7 +30,7 @@ from exif_service.domain.errors import EngineFailure, VerificationFailed
 from exif_service.domain.lists import ListOp, split_words
 from exif_service.domain.privacy import KeepRule, kept_by
 from exif_service.engine.exiftool import ExifToolPool
-from exif_service.engine.imagedata import same_image_data
+from exif_service.engine.imagedata import metadata_among_scans, same_image_data
 
 # One tag as read back: family-0 group, family-1 group, name and value.
 
@@ -769,7 +769,8 @@ def check_decodes(
     tags: Sequence[ReadTag],
     source: Path | None = None,
 ) -> None:
-    """Raise VerificationFailed when the output is no longer a usable file of its type.
+    """Raise VerificationFailed when the output is no longer a usable file of its type, or is a
+    JPEG carrying metadata segments among its image data.
 
     With the `source`, a JPEG, PNG or WebP whose coded pixels are byte for byte the source's
     needs no decoding: it decodes exactly as the source did.
@@ -789,6 +790,12 @@ def check_decodes(
                 f"The processed DNG lost {', '.join(lost)}, which raw converters need; "
                 "it was not returned."
             )
+    if file_type == "JPEG" and (late := metadata_among_scans(path)):
+        # copied with the image data, unseen by ExifTool's reads: no strip or write removes it
+        raise VerificationFailed(
+            f"The processed JPEG file still holds metadata among its image data "
+            f"({', '.join(dict.fromkeys(late))} after the first scan); it was not returned."
+        )
     fmt = _PILLOW_FORMATS.get(file_type)
     if fmt is None:
         return
