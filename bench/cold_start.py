@@ -6,7 +6,10 @@
    and answer one POST /api/v1/extract with an image, in an interpreter that has loaded
    nothing else (AWS is moto's server in a process of its own; its tables, a user and a key
    are made by another process first), so boto3 and pynamodb load inside the clock as they do
-   on Lambda. Target: at most 0.6 s.
+   on Lambda. Target: at most 0.6 s. Once more with no bytecode to read or write (an empty
+   PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE): what a package without `__pycache__` costs on
+   Lambda's read-only /var/task, where every module is compiled on every cold start (`make
+   build` compiles them into the package).
 3. Peak memory of the extract function: the interpreter and its ExifTool processes (VmHWM),
    after the first request and three of `--large` (a file as large as a synchronous request
    carries on AWS).
@@ -144,8 +147,10 @@ def handler_modules() -> list[str]:
     return sorted(p.stem for p in directory.glob("*.py") if p.stem not in {"__init__", "http"})
 
 
-def _run(code: str, endpoint: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **_ENV}
+def _run(
+    code: str, endpoint: str | None = None, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **_ENV, **(env_extra or {})}
     env.pop("AWS_ENDPOINT_URL", None)
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
@@ -192,11 +197,18 @@ def import_time(module: str) -> tuple[float, int] | None:
     return float(seconds), int(peak)
 
 
-def first_request(large: Path | None = None, preload: bool = False) -> dict[str, float] | None:
+def first_request(
+    large: Path | None = None, preload: bool = False, bytecode: bool = True
+) -> dict[str, float] | None:
     """Init and first-request seconds of the extract handler in a fresh interpreter, and the
     peak memory (bytes) of it and its ExifTool processes, after `large` too when given.
-    `preload`: boto3 and pynamodb are imported before the clock starts."""
+    `preload`: boto3 and pynamodb are imported before the clock starts. `bytecode=False`: no
+    `.pyc` is read or written, every module is compiled from source (a read-only package
+    without `__pycache__`)."""
     with _moto_server() as endpoint, tempfile.TemporaryDirectory() as folder:
+        no_cache = Path(folder) / "no-pycache"
+        no_cache.mkdir()
+        compiling = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(no_cache)}
         small = Path(folder) / "small.jpg"
         Image.new("RGB", (640, 480), (120, 80, 40)).save(small, "JPEG")
         setup = _run(_SETUP, endpoint)
@@ -204,7 +216,8 @@ def first_request(large: Path | None = None, preload: bool = False) -> dict[str,
             return None
         code = _FIRST_REQUEST.replace("__KEY__", repr(setup.stdout.strip().splitlines()[-1]))
         code = code.replace("__SMALL__", repr(str(small))).replace("__PRELOAD__", str(preload))
-        done = _run(code.replace("__LARGE__", repr(str(large) if large else "")), endpoint)
+        code = code.replace("__LARGE__", repr(str(large) if large else ""))
+        done = _run(code, endpoint, None if bytecode else compiling)
     lines = [line for line in done.stderr.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         return None
@@ -255,6 +268,15 @@ def measure(repeat: int, large: Path | None = None) -> dict[str, float] | None:
         print(
             f"{'boto3 + pynamodb loaded before':<34} {pre_init:9.3f} {pre_request:12.3f} "
             f"{pre_init + pre_request:10.3f}  (issue 13's baseline: 0.68 + 0.10)"
+        )
+    compiled = [r for r in (first_request(None, bytecode=False) for _ in range(args.repeat)) if r]
+    if compiled:
+        raw_init = statistics.median(r["init"] for r in compiled)
+        raw_request = statistics.median(r["request"] for r in compiled)
+        print(
+            f"{'no .pyc (read-only, no bytecode)':<34} {raw_init:9.3f} {raw_request:12.3f} "
+            f"{raw_init + raw_request:10.3f}  (a package without __pycache__; make build "
+            "compiles it)"
         )
     print(f"target {TARGET_S:.1f} s to first response: {verdict} ({os.cpu_count()} cores)")
     sized = f", then 3 x {args.large.stat().st_size / 1e6:.1f} MB" if args.large else ""
