@@ -93,20 +93,13 @@ class LocalAws:
         self.endpoint = ""
 
     def start(self, *, persist: bool = True, save_every_s: float = 5.0) -> Settings:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
+        from exif_service.local.moto_server import HostDispatcher, make_server
 
         make_item_writes_atomic()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.app = JournalingApp(DomainDispatcherApplication(create_backend_app))
+        self.app = JournalingApp(HostDispatcher())
         # port 0: the kernel picks a free port, with no window for another process to take it
-        self._server = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, request_handler=MotoRequestHandler
-        )
+        self._server = make_server(self.app)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="emulator", daemon=True
         )
