@@ -92,6 +92,11 @@ class LocalAws:
         self.app: JournalingApp | None = None
         self.endpoint = ""
 
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections the emulator has accepted (a kept-alive client adds one)."""
+        return self._server.accepted if self._server is not None else 0
+
     def start(self, *, persist: bool = True, save_every_s: float = 5.0) -> Settings:
         from exif_service.local.moto_server import HostDispatcher, make_server
 
