@@ -67,6 +67,9 @@ STRUCTURES = (
     "-XMP-dc:Subject=one",
     "-XMP-dc:Subject=two",
     "-XMP-dc:Contributor=only",
+    # ids that start with a structure's (Flash) but continue with none of its fields
+    "-XMP-exif:FlashpixVersion=0100",
+    "-XMP-aux:FlashCompensation=0",
     "-IPTC:Keywords=solo",
 )
 KINDS = [
@@ -127,6 +130,17 @@ PACKETS = {
     b"</rdf:Seq></rdf:li></rdf:Seq></z:ll>",
     "prefix-of-another-tag": b'<z:Flash rdf:parseType="Resource"><z:Fired>True</z:Fired>'
     b"</z:Flash><z:FlashComp>1</z:FlashComp>",
+    "prefix-with-a-field-name": b'<z:Flash rdf:parseType="Resource"><z:Fired>True</z:Fired>'
+    b"</z:Flash><z:FlashFiredAt>1</z:FlashFiredAt>",
+    # a property named as a structure's flattened field: ExifTool reads both as one tag
+    "field-named-property-after": b'<z:thing rdf:parseType="Resource"><z:a '
+    b'rdf:parseType="Resource"><z:b>x</z:b></z:a></z:thing><z:thingAB>y</z:thingAB>',
+    "field-named-property-before": b'<z:thingAB>y</z:thingAB><z:thing rdf:parseType="Resource">'
+    b'<z:a rdf:parseType="Resource"><z:b>x</z:b></z:a></z:thing>',
+    "field-named-list": b'<z:thing rdf:parseType="Resource"><z:a>1</z:a></z:thing><z:thingA>'
+    b"<rdf:Bag><rdf:li>p</rdf:li><rdf:li>q</rdf:li></rdf:Bag></z:thingA>",
+    "two-paths-one-id": b'<z:thing rdf:parseType="Resource"><z:aB>1</z:aB><z:a '
+    b'rdf:parseType="Resource"><z:b>x</z:b></z:a></z:thing>',
     "odd-names": b'<z:a-b_c rdf:parseType="Resource"><z:x.y>1</z:x.y><z:\xc3\xa9t\xc3\xa9>2'
     b"</z:\xc3\xa9t\xc3\xa9></z:a-b_c>",
     "nested-80": b'<z:t rdf:parseType="Resource">' + NESTED * 80 + b"<z:v>x</z:v>"
@@ -138,7 +152,11 @@ PACKETS = {
 UNSURE = {
     "mixed-list": "ExifTool warns that the list is not a structure",
     "list-of-lists": "a list of lists",
-    "prefix-of-another-tag": "a tag whose id starts with a structure's id",
+    "prefix-with-a-field-name": "a tag whose id continues a structure's with a field name",
+    "field-named-property-after": "a duplicate of a field's name hidden by the field",
+    "field-named-property-before": "a duplicate of a field's name hidden by the property",
+    "field-named-list": "a duplicate of a field's name hidden by the field",
+    "two-paths-one-id": "two tags of the one name two field paths make",
     "nested-80": "deeper than the split walks",
     "nested-300": "deeper than the split walks",
 }

@@ -35,6 +35,7 @@ RECORD: dict[str, Any] = {
 
 
 def with_changes(**changes: Any) -> dict[str, Any]:
+    """RECORD with tags added, replaced or (None) removed; `A__B` names the key `A:B`."""
     record = copy.deepcopy(RECORD)
     for key, value in changes.items():
         name = key.replace("__", ":")
@@ -82,8 +83,21 @@ def test_a_file_without_xmp_has_no_structured_form() -> None:
 @pytest.mark.parametrize(
     "record",
     [
-        # a tag whose id starts with a structure's id but names none of its fields
-        with_changes(XMP__HistoryTool=tag("HistoryTool", "x")),
+        # a tag whose id continues a structure's id with one of its field names
+        with_changes(XMP__HistoryActionAt=tag("HistoryActionAt", "x")),
+        # a field printed ahead of its structure
+        {k: RECORD[k] for k in sorted(RECORD, key=lambda k: k != "XMP:HistoryWhen")},
+        # a duplicate hidden behind a field, or behind a structure
+        with_changes(XMP__Copy1__HistoryWhen=tag("HistoryWhen", "2020:01:01")),
+        with_changes(XMP__Copy1__History=tag("History", "text")),
+        # XMP duplicates none of which has priority (it went to another group)
+        with_changes(
+            EXIF__Rating=tag(18246, 3),
+            XMP__Copy1__Rating=tag("Rating", 3),
+            XMP__Copy2__Rating=tag("Rating", 4),
+        ),
+        # a group name that is no copy number
+        with_changes(XMP__Other__Title=tag("title", "x")),
         # a field holding fewer values than its structure has leaves
         with_changes(XMP__HistoryAction=tag("HistoryAction", "created")),
         # a field of one value printed as a list
@@ -130,3 +144,36 @@ def test_a_structure_nested_within_reach_splits() -> None:
     assert split is not None
     assert split.flat["XMP:DeepLeaf"] == "x"
     assert split.structured_xmp is not None and "XMP:DeepLeaf" not in split.structured_xmp
+
+
+def test_duplicates_keep_the_ones_the_flat_read_prints() -> None:
+    record = with_changes(
+        # the GPS position has priority in Composite: the EXIF one is a copy, printed in EXIF
+        Composite__GPSLatitude=tag("GPSLatitude", "48 deg N"),
+        EXIF__Copy1__GPSLatitude=tag(2, "48 deg"),
+        # a copy in the group of the tag with priority is not printed, in either form
+        XMP__Rating=tag("Rating", 3),
+        XMP__Copy1__Rating=tag("Rating", 5),
+        # a lone XMP copy (the EXIF flash has priority) is the XMP group's own
+        XMP__Copy1__Flash=tag("Flash", {"Fired": True}),
+        XMP__FlashFired=tag("FlashFired", True),
+    )
+    split = split_read(record)
+    assert split is not None and split.structured_xmp is not None
+    assert split.flat["EXIF:GPSLatitude"] == "48 deg"
+    assert split.flat["Composite:GPSLatitude"] == "48 deg N"
+    assert split.flat["XMP:Rating"] == split.structured_xmp["XMP:Rating"] == 3
+    assert split.structured_xmp["XMP:Flash"] == {"Fired": True}
+    assert split.flat["XMP:FlashFired"] is True and "XMP:Flash" not in split.flat
+    assert not any("Copy" in key for key in [*split.flat, *split.structured_xmp])
+
+
+def test_a_tag_that_only_starts_like_a_structure_is_a_tag_of_its_own() -> None:
+    record = with_changes(
+        XMP__Flash=tag("Flash", {"Fired": True}),
+        XMP__FlashFired=tag("FlashFired", True),
+        XMP__FlashpixVersion=tag("FlashpixVersion", "0100"),
+    )
+    split = split_read(record)
+    assert split is not None and split.structured_xmp is not None
+    assert split.flat["XMP:FlashpixVersion"] == split.structured_xmp["XMP:FlashpixVersion"]

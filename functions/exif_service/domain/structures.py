@@ -2,43 +2,53 @@
 
 A v1 extract keeps two readings of a file: the flat report (`exiftool -j -G`) and the XMP group
 with its structures as objects (`exiftool -j -G -struct -XMP:all`), so that a later
-`?struct=true` lookup can answer without the file. `exiftool -j -G -D -api struct=2` gives both
-in one read: every tag as `{"id": ..., "val": ...}`, and in the XMP group each structure
-(`History`, `RegionInfo`, `CreatorContactInfo`: an object, or a list holding objects) beside
-the flattened tags of its fields (`HistoryAction`, `RegionName`, `CreatorCity`), whose ids are
-the structure's id followed by the field path (`History` + `Action`, `Regions` + `RegionList`
-+ `Name`).
+`?struct=true` lookup can answer without the file. `exiftool -j -G0:4 -D -api struct=2` (all
+of `SPLIT_READ_ARGS` below) gives both in one read: every tag as `{"id": ..., "val": ...}`,
+and in the XMP group each structure (`History`, `RegionInfo`, `CreatorContactInfo`: an object,
+or a list holding objects) beside the flattened tags of its fields (`HistoryAction`,
+`RegionName`, `CreatorCity`), whose ids are the structure's id followed by the field path
+(`History` + `Action`, `Regions` + `RegionList` + `Name`).
 
 The rule, applied by `split_read`:
 
 - a structure goes to the structured form only; a flattened field tag to the flat form only;
   every other XMP tag to both, except that a list tag holding one item is that item in the flat
   form (`"Me"` where the structured form has `["Me"]`); every other group goes to the flat form
-  as it was read;
-- it is applied only when every part of the reading can be accounted for: each flattened tag
-  names a field path of a structure read beside it and holds as many values as that path has
-  leaves, every leaf of every structure has its flattened tag, no other tag's id starts with a
-  structure's id, no list is empty or holds lists, no structure nests more than 64 levels,
-  nothing outside XMP holds an object (some formats' readers, JSON, property lists and others,
-  build structures of their own in this mode), and ExifTool reported no warning or error (this
-  mode adds warnings of its own, such as a list that is not a structure, and only a file's
-  first warning is printed, so any warning may hide one).
+  as it was read; of duplicates (`Copy1`, `Copy2`...), each form keeps the ones `-G` prints;
+- it is applied only when every part of the reading can be accounted for:
+  - each flattened tag names a field path of a structure printed ahead of it and holds as many
+    values as that path has leaves; every leaf of every structure has its flattened tag; no
+    other tag's id continues a structure's id with one of its field names;
+  - no duplicate hides behind a field or a structure (`-struct` would print it in the field's
+    place), and XMP duplicates of a name include the one with priority (an XMP-only read picks
+    among them by priority, which the reading does not show);
+  - no list is empty or holds lists, no structure is empty or nests more than 64 levels;
+  - nothing outside XMP holds an object (some formats' readers, JSON, property lists and
+    others, build structures of their own in this mode);
+  - ExifTool reported no warning or error (this mode adds warnings of its own, such as a list
+    that is not a structure, and only a file's first warning is printed, so any warning may
+    hide one).
 
 Anything else makes `split_read` return None, and the caller reads the file the two ways.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# ExifTool options of the one read this module splits.
-SPLIT_READ_ARGS = ("-j", "-G", "-D", "-api", "struct=2")
+# ExifTool options of the one read this module splits. `-G0:4` names duplicates by their copy
+# number (`XMP:Copy1:Rating`), where `-G` would print only one of them: the split needs to see
+# the ones it hides. `-G0:4` would also sort each copy number apart; `--sort` with the
+# `Sort=Group0` that `-G` sets keeps the order `-G` prints.
+SPLIT_READ_ARGS = ("-j", "-G0:4", "--sort", "-api", "Sort=Group0", "-D", "-api", "struct=2")
 
 # Deeper structures than this are not split (XMP as written nests a dozen levels at most).
 _MAX_DEPTH = 64
+_COPY = re.compile(r"Copy[0-9]+")
 
 
 class _Doubt(Exception):
@@ -53,6 +63,18 @@ class SplitRead:
     structured_xmp: dict[str, Any] | None  # `-j -G -struct -XMP:all`; None without XMP
 
 
+@dataclass(frozen=True)
+class _Tag:
+    key: str  # `Group:Tag`, as `-j -G` names it
+    copy: bool  # a duplicate: another tag of its name has priority
+    ident: Any
+    value: Any
+
+    @property
+    def xmp(self) -> bool:
+        return self.key.startswith("XMP:")
+
+
 def split_read(record: Mapping[str, Any]) -> SplitRead | None:
     """The flat record and the structured XMP record of one `SPLIT_READ_ARGS` record, or None
     when the rule (see the module's docstring) cannot vouch for both."""
@@ -63,52 +85,107 @@ def split_read(record: Mapping[str, Any]) -> SplitRead | None:
 
 
 def _split(record: Mapping[str, Any]) -> SplitRead:
-    entries = _entries(record)
-    structures = {
-        key: (ident, value)
-        for key, ident, value in entries
-        if _is_xmp(key) and _holds_object(value)
-    }
+    shown, hidden = _as_printed(_tags(record))
+    structures = {t.key: t for t in shown if t.xmp and _holds_object(t.value)}
     fields = _field_paths(structures.values())
-    prefixes = tuple(ident for ident, _ in structures.values())
+    _check_duplicates(shown, hidden, structures, fields)
     claimed: Counter[str] = Counter()
     flat: dict[str, Any] = {}
     structured: dict[str, Any] = {}
-    for key, ident, value in entries:
-        if not _is_xmp(key):
-            if _holds_object(value) or _nested_list(value):
+    for tag in shown:
+        if not tag.xmp:
+            if _holds_object(tag.value) or _nested_list(tag.value):
                 raise _Doubt
-            flat[key] = value
-        elif key in structures:
-            structured[key] = value
-        elif isinstance(ident, str) and ident in fields:
-            _claim(ident, value, fields[ident], claimed)
-            flat[key] = value
+            flat[tag.key] = tag.value
+        elif tag.key in structures:
+            structured[tag.key] = tag.value
+        elif tag.ident in fields:
+            leaves, owner = fields[tag.ident]
+            if owner not in structured:
+                raise _Doubt  # ExifTool prints a structure ahead of its fields
+            _claim(tag, leaves, claimed)
+            flat[tag.key] = tag.value
         else:
-            if not isinstance(ident, str) or ident.startswith(prefixes):
-                raise _Doubt  # maybe a field whose path the structure does not show
-            flat[key] = _flat_value(value)
-            structured[key] = value
+            _not_a_field(tag, structures.values())
+            flat[tag.key] = _flat_value(tag.value)
+            structured[tag.key] = tag.value
     if claimed.keys() != fields.keys():
         raise _Doubt  # a structure's leaf with no flattened tag of its own
     if "SourceFile" in record:
         flat = {"SourceFile": record["SourceFile"], **flat}
-    has_xmp = any(_is_xmp(key) for key, _, _ in entries)
+    has_xmp = any(tag.xmp for tag in shown)
     return SplitRead(flat=flat, structured_xmp=structured if has_xmp else None)
 
 
-def _entries(record: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(key, id, value) of each tag, in ExifTool's order."""
-    entries = []
+def _tags(record: Mapping[str, Any]) -> list[_Tag]:
+    """Each tag of the record, in ExifTool's order."""
+    tags = []
     for key, entry in record.items():
         if key == "SourceFile":
             continue
-        if not isinstance(entry, dict) or "val" not in entry or ":" not in key:
+        parts = key.split(":")
+        if not isinstance(entry, dict) or "val" not in entry:
             raise _Doubt
-        if key in ("ExifTool:Warning", "ExifTool:Error"):
+        if len(parts) == 3 and _COPY.fullmatch(parts[1]):
+            group, copy, name = parts[0], True, parts[2]
+        elif len(parts) == 2:
+            group, copy, name = parts[0], False, parts[1]
+        else:
+            raise _Doubt
+        if group == "ExifTool" and name in ("Warning", "Error"):
             raise _Doubt  # the first warning printed may hide one of this mode's own
-        entries.append((key, entry.get("id"), entry["val"]))
-    return entries
+        tags.append(_Tag(f"{group}:{name}", copy, entry.get("id"), entry["val"]))
+    return tags
+
+
+def _as_printed(tags: list[_Tag]) -> tuple[list[_Tag], list[_Tag]]:
+    """The tags `-j -G` prints and the ones it leaves out: a duplicate is left out when the
+    tag with priority is in its group, or when one of its name was printed in the group."""
+    primaries = {tag.key for tag in tags if not tag.copy}
+    shown: list[_Tag] = []
+    hidden: list[_Tag] = []
+    printed: set[str] = set()
+    for tag in tags:
+        if tag.key in printed or (tag.copy and tag.key in primaries):
+            hidden.append(tag)
+        else:
+            printed.add(tag.key)
+            shown.append(tag)
+    return shown, hidden
+
+
+def _check_duplicates(
+    shown: list[_Tag],
+    hidden: list[_Tag],
+    structures: Mapping[str, _Tag],
+    fields: Mapping[str, tuple[int, str]],
+) -> None:
+    # `-struct` drops the flattened fields and may print in their place a duplicate they hid
+    field_keys = {tag.key for tag in shown if tag.xmp and tag.ident in fields}
+    if any(tag.xmp and tag.key in field_keys | structures.keys() for tag in hidden):
+        raise _Doubt
+    # an XMP-only read picks the one with priority among XMP duplicates; which one that is,
+    # where the full read's priority went to another group, the reading does not say
+    copies = Counter(tag.key for tag in (*shown, *hidden) if tag.xmp and tag.copy)
+    by_key = Counter(tag.key for tag in (*shown, *hidden) if tag.xmp)
+    if any(by_key[key] > 1 and count == by_key[key] for key, count in copies.items()):
+        raise _Doubt
+
+
+def _not_a_field(tag: _Tag, structures: Iterable[_Tag]) -> None:
+    """A tag that no structure's field path names must not look like one either: its id may
+    not continue a structure's id with one of that structure's field names."""
+    if not isinstance(tag.ident, str):
+        raise _Doubt
+    for structure in structures:
+        rest = tag.ident.removeprefix(structure.ident)
+        if rest != tag.ident and any(rest.startswith(name) for name in _top_names(structure)):
+            raise _Doubt
+
+
+def _top_names(structure: _Tag) -> set[str]:
+    items = structure.value if isinstance(structure.value, list) else [structure.value]
+    return {name for item in items if isinstance(item, dict) for name in item}
 
 
 def _flat_value(value: Any) -> Any:
@@ -118,10 +195,6 @@ def _flat_value(value: Any) -> Any:
     if not value or _nested_list(value):
         raise _Doubt
     return value[0] if len(value) == 1 else value
-
-
-def _is_xmp(key: str) -> bool:
-    return key.startswith("XMP:")
 
 
 def _holds_object(value: Any) -> bool:
@@ -134,18 +207,19 @@ def _nested_list(value: Any) -> bool:
     return isinstance(value, list) and any(isinstance(item, list | dict) for item in value)
 
 
-def _field_paths(structures: Iterable[tuple[Any, Any]]) -> dict[str, int]:
-    """Each flattened tag id the structures imply, with the number of leaves on its path."""
-    paths: Counter[str] = Counter()
-    for ident, value in structures:
-        if not isinstance(ident, str) or not ident:
+def _field_paths(structures: Iterable[_Tag]) -> dict[str, tuple[int, str]]:
+    """Each flattened tag id the structures imply: the number of leaves on its path, and the
+    structure's key."""
+    paths: dict[str, tuple[int, str]] = {}
+    for structure in structures:
+        if not isinstance(structure.ident, str) or not structure.ident:
             raise _Doubt
         mine: Counter[str] = Counter()
-        _count_leaves(value, ident, mine)
+        _count_leaves(structure.value, structure.ident, mine)
         if not mine or paths.keys() & mine.keys():
             raise _Doubt  # an empty structure, or two structures claiming one tag id
-        paths.update(mine)
-    return dict(paths)
+        paths.update((ident, (count, structure.key)) for ident, count in mine.items())
+    return paths
 
 
 def _count_leaves(value: Any, path: str, counts: Counter[str]) -> None:
@@ -168,15 +242,15 @@ def _count_leaves(value: Any, path: str, counts: Counter[str]) -> None:
             counts[at] += 1
 
 
-def _claim(ident: str, value: Any, leaves: int, claimed: Counter[str]) -> None:
-    if claimed[ident]:
+def _claim(tag: _Tag, leaves: int, claimed: Counter[str]) -> None:
+    if claimed[tag.ident]:
         raise _Doubt  # two tags for one field path
-    if isinstance(value, list):
-        if len(value) < 2 or _nested_list(value):
+    if isinstance(tag.value, list):
+        if len(tag.value) < 2 or _nested_list(tag.value):
             raise _Doubt  # a field of one value reads as that value
-        count = len(value)
+        count = len(tag.value)
     else:
         count = 1
     if count != leaves:
         raise _Doubt
-    claimed[ident] = count
+    claimed[tag.ident] = count
