@@ -18,6 +18,7 @@ from exif_service.domain.privacy import StripPlan
 from exif_service.engine.exiftool import ExifToolPool
 from exif_service.engine.imagedata import metadata_among_scans, same_image_data
 from exif_service.engine.operations import strip_metadata
+from exif_service.engine.prescan import check_file
 from exif_service.settings import get_settings
 
 SECRET = b"Jane Doe, 12 Rue de la Paix"
@@ -123,3 +124,26 @@ def test_image_data_cut_short_or_changed_is_not_the_same(tmp_path: Path) -> None
     assert same_image_data(src, src, "JPEG") is True
     assert same_image_data(src, short, "JPEG") is False
     assert same_image_data(src, changed, "JPEG") is False
+
+
+def test_a_strip_after_the_pre_scan_is_refused_all_the_same(
+    pool: ExifToolPool, tmp_path: Path
+) -> None:
+    # the pre-scan walked the same image data and saw the segment: its answer says so
+    src, out = tmp_path / "src.jpg", tmp_path / "clean.jpg"
+    src.write_bytes(progressive_with(segment(0xFE, SECRET)))
+    check_file(src)
+    with pytest.raises(VerificationFailed):
+        strip_metadata(pool, src, out, StripPlan())
+
+
+def test_a_file_changed_after_its_pre_scan_is_walked_again(
+    pool: ExifToolPool, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "src.jpg", tmp_path / "clean.jpg"
+    src.write_bytes(progressive_with())
+    check_file(src)  # clean when it was looked at
+    strip_metadata(pool, src, out, StripPlan())
+    src.write_bytes(progressive_with(segment(0xFE, SECRET)))  # then another file in its place
+    with pytest.raises(VerificationFailed):
+        strip_metadata(pool, src, out, StripPlan())

@@ -12,8 +12,11 @@ segments that carry metadata there are found here too (`metadata_among_scans`).
 from __future__ import annotations
 
 import mmap
+import os
 import re
 import struct
+import threading
+from collections.abc import Iterator
 from io import BufferedReader
 from pathlib import Path
 from typing import BinaryIO
@@ -87,41 +90,87 @@ def _ends_with_eoi(fh: BinaryIO) -> bool:
 # restart intervals, more scans). There every FF followed by anything but stuffing (00), a
 # restart marker or fill is a marker; one search finds them at C speed.
 _SCAN_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-_NO_LENGTH = frozenset({0x01, 0xD8, 0xDA})  # (SOS's header holds no FF: walked as data)
-_EOI = 0xD9
+# Markers without a length word, as ExifTool walks a JPEG (JPEG 2000's among them)
+NO_LENGTH = frozenset({0x01, 0x4F, 0x92, 0x93, 0xD8, 0xDA, *range(0x30, 0x40)})
+SOS, EOI = 0xDA, 0xD9
 _COM = 0xFE
 
+Buffer = bytes | mmap.mmap
+# What the pre-scan's walk found among the scans of a file it checked, by the file's identity
+# (device, inode, size, modification time): where the walk began and whether it met metadata.
+# A strip's output holds that image data byte for byte, so its own check takes the answer
+# instead of walking the same bytes again. The oldest answers go first.
+_WALKED: dict[tuple[int, int, int, int], tuple[int, bool]] = {}
+_WALKED_MAX = 64
+_WALKED_LOCK = threading.Lock()
 
-def metadata_among_scans(path: Path) -> list[str]:
+
+def walk_scans(data: Buffer, pos: int) -> Iterator[tuple[int, int, int]]:
+    """(start, marker, end) of each marker from a JPEG's first start of scan at `pos` to its
+    end of image, as ExifTool walks them: a segment's content is skipped by its length word."""
+    while (hit := _SCAN_MARKER.search(data, pos)) is not None:
+        at = hit.start()
+        marker = data[at + 1]
+        if marker in NO_LENGTH or marker == EOI:
+            yield at, marker, at + 2
+            if marker == EOI:
+                return
+            pos = at + 2
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        pos = min(at + 2 + length, len(data))
+        yield at, marker, pos
+        if length < 2:
+            return  # ExifTool reads no further
+
+
+def carries_metadata(marker: int) -> bool:
+    """APPn and COM segments carry metadata; the others code the image."""
+    return 0xE0 <= marker <= 0xEF or marker == _COM
+
+
+def remember_walk(identity: os.stat_result, start: int, found: bool) -> None:
+    """Keep what a walk of a file's scans from `start` found (see `metadata_among_scans`)."""
+    with _WALKED_LOCK:
+        if len(_WALKED) >= _WALKED_MAX:
+            del _WALKED[next(iter(_WALKED))]
+        _WALKED[_identity(identity)] = (start, found)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def metadata_among_scans(path: Path, same_as: Path | None = None) -> list[str]:
     """The metadata segments (APPn, COM) after a JPEG's first start of scan, by marker name.
 
     ExifTool stops reading a JPEG at its first scan and a strip copies from there to the end
     of the image byte for byte, so metadata put among the scans is neither shown nor removed.
+    `same_as` is a file whose image data `path` holds byte for byte (`same_image_data`): when
+    the pre-scan walked it from the same start and found none, none is here either.
     """
+    if same_as is not None and _walked_clean(same_as):
+        return []
     with path.open("rb") as fh:
         spans = _jpeg(fh)
         if not spans:
             return []
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _late_segments(data, spans[0][0])
+            return [
+                f"APP{marker - 0xE0}" if marker != _COM else "COM"
+                for _, marker, _ in walk_scans(data, spans[0][0])
+                if carries_metadata(marker)
+            ]
 
 
-def _late_segments(data: mmap.mmap, pos: int) -> list[str]:
-    found: list[str] = []
-    while (hit := _SCAN_MARKER.search(data, pos)) is not None:
-        at = hit.start()
-        marker = data[at + 1]
-        if marker == _EOI:
-            break
-        pos = at + 2
-        if marker in _NO_LENGTH:
-            continue
-        if 0xE0 <= marker <= 0xEF:
-            found.append(f"APP{marker - 0xE0}")
-        elif marker == _COM:
-            found.append("COM")
-        pos = at + 2 + max(2, int.from_bytes(data[pos : pos + 2], "big"))
-    return found
+def _walked_clean(path: Path) -> bool:
+    with path.open("rb") as fh:
+        with _WALKED_LOCK:
+            known = _WALKED.get(_identity(os.fstat(fh.fileno())))
+        if known is None or known[1]:
+            return False
+        spans = _jpeg(fh)
+    return spans is not None and spans[0][0] == known[0]
 
 
 def _jpeg(fh: BinaryIO) -> Spans | None:

@@ -22,6 +22,7 @@ never ExifTool. Every limit sits well above what cameras, editors and phones wri
 from __future__ import annotations
 
 import mmap
+import os
 import re
 import struct
 import zlib
@@ -31,6 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from exif_service.domain.errors import FileTooComplex
+from exif_service.engine.imagedata import (
+    EOI,
+    NO_LENGTH,
+    SOS,
+    carries_metadata,
+    remember_walk,
+    walk_scans,
+)
 
 Buffer = bytes | mmap.mmap
 
@@ -94,15 +103,22 @@ def check_file(path: Path) -> None:
     if path.stat().st_size == 0:
         return
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        check_bytes(data)
+        tally = _check(data)
+        if tally.scans is not None:  # a JPEG: what its walk found is worth keeping
+            remember_walk(os.fstat(fh.fileno()), *tally.scans)
 
 
 def check_bytes(data: Buffer) -> None:
     """`check_file` on bytes already in memory (or mapped)."""
+    _check(data)
+
+
+def _check(data: Buffer) -> _Tally:
     what = _markup_label(data)
     tally = _Tally(what, svg=what == "SVG metadata")
     for block in _metadata_blocks(data, _Inflater(), tally):
         _check_block(block, tally)
+    return tally
 
 
 def _metadata_blocks(data: Buffer, inflate: _Inflater, tally: _Tally) -> Iterator[Buffer]:
@@ -115,7 +131,7 @@ def _metadata_blocks(data: Buffer, inflate: _Inflater, tally: _Tally) -> Iterato
         # PDF syntax is full of `<<` and `<hex>`: its XMP streams are found through its objects
         yield from _pdf_blocks(data, inflate)
     elif data[:3] == b"\xff\xd8\xff":
-        yield from _jpeg_blocks(data)
+        yield from _jpeg_blocks(data, tally)
     elif data[:8] == b"\x89PNG\r\n\x1a\n":
         yield from _png_blocks(data, inflate, tally)
     elif data[4:8] in _BMFF_TOP:
@@ -143,6 +159,8 @@ class _Tally:
     svg: bool = False  # the file is an SVG image (see _SVG_READ)
     counts: Counter[str] = field(default_factory=Counter)
     paths: set[int] = field(default_factory=set)  # distinct XMP property paths
+    # a JPEG's walk past its first scan: where it began, and whether it met metadata segments
+    scans: tuple[int, bool] | None = None
 
     def add(self, name: str, count: int = 1) -> None:
         """Count `count` more of `name`; FileTooComplex past its limit (see _LIMITS)."""
@@ -327,13 +345,9 @@ def _wide_encoded_views(block: Buffer) -> Iterator[bytes]:
 # --- JPEG ---------------------------------------------------------------------------------------
 
 _EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\0"
-_SOS, _EOI = 0xDA, 0xD9
 # Past the first scan ExifTool walks on only when it looks for the end of the image (to read a
-# trailer). There every FF followed by anything but stuffing (00), a restart marker or fill is
-# a marker to it, and a marker with a length word is a segment it parses like those before the
-# scan. One search finds them at C speed; the image data costs no Python step per byte.
-_SCAN_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-_STANDALONE = frozenset({0x01, 0x4F, 0x92, 0x93, 0xD8, _SOS, *range(0x30, 0x40)})
+# trailer), and parses the segments it meets there like those before the scan (the walk itself
+# is imagedata's: a strip's check walks the same way).
 # The endings by which ExifTool recognises a trailer in a JPEG's last 64 bytes (AFCP,
 # FotoStation, Photo Mechanic, Canon VRD, MIE, Samsung, Insta360, Nikon app, Vivo, OnePlus).
 # Their readers find their data by lengths and offsets counted from the end of the file, which
@@ -347,7 +361,7 @@ _LEICA = (b"Leica Camera AG", b"LEICA\0")
 Chunks = dict[bytes, dict[int, bytes]]  # extended XMP: GUID -> offset -> bytes
 
 
-def _jpeg_blocks(data: Buffer) -> Iterator[Buffer]:
+def _jpeg_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
     """The segments before the image data and any among it, the trailer, and extended XMP put
     together; the image data too when a trailer's reader could be sent into it.
 
@@ -362,14 +376,18 @@ def _jpeg_blocks(data: Buffer) -> Iterator[Buffer]:
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker in (_SOS, _EOI):  # start of scan, end of image: metadata segments are over
+        if marker in (SOS, EOI):  # start of scan, end of image: metadata segments are over
             break
+        if marker in NO_LENGTH or marker == 0 or 0xD0 <= marker <= 0xD8:  # no length word
+            pos += 2
+            continue
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         _collect_extended_xmp(data, pos, pos + 2 + length, chunks)
         pos += 2 + length
     yield data[:pos]
     packets: list[bytes] = []
     segments, eoi = _scan_segments(data, pos, chunks, packets)
+    tally.scans = (pos, any(carries_metadata(segment[1]) for segment in segments))
     if _TRAILER_TAIL.search(data[-64:]) or any(data.find(s, 0, pos) >= 0 for s in _LEICA):
         yield data[pos:]
     else:
@@ -391,25 +409,17 @@ def _scan_segments(
     """
     segments: list[Buffer] = []
     first_d9 = -1
-    while (found := _SCAN_MARKER.search(data, pos)) is not None:
-        at = found.start()
-        marker = data[at + 1]
-        if marker == _EOI:
+    for at, marker, end in walk_scans(data, pos):
+        if marker == EOI:
             return segments, at if first_d9 < 0 else first_d9
-        pos = at + 2
-        if marker in _STANDALONE:
-            if marker == _SOS:  # ExifTool parses the extended XMP it has at each scan
-                packets += _joined(chunks)
+        if marker == SOS:  # ExifTool parses the extended XMP it has at each scan
+            packets += _joined(chunks)
+        if marker in NO_LENGTH:
             continue
-        length = int.from_bytes(data[pos : pos + 2], "big")
-        end = min(at + 2 + length, len(data))
         segments.append(data[at:end])
         _collect_extended_xmp(data, at, end, chunks)
         if first_d9 < 0:
             first_d9 = data.find(b"\xff\xd9", at, end + 1)
-        if length < 2:
-            break  # ExifTool reads no further
-        pos = end
     return segments, first_d9 if first_d9 >= 0 else len(data)
 
 

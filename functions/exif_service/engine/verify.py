@@ -790,16 +790,15 @@ def check_decodes(
                 f"The processed DNG lost {', '.join(lost)}, which raw converters need; "
                 "it was not returned."
             )
-    if file_type == "JPEG" and (late := metadata_among_scans(path)):
+    same = source is not None and bool(same_image_data(source, path, file_type))
+    if file_type == "JPEG" and (late := metadata_among_scans(path, source if same else None)):
         # copied with the image data, unseen by ExifTool's reads: no strip or write removes it
         raise VerificationFailed(
             f"The processed JPEG file still holds metadata among its image data "
             f"({', '.join(dict.fromkeys(late))} after the first scan); it was not returned."
         )
     fmt = _PILLOW_FORMATS.get(file_type)
-    if fmt is None:
-        return
-    if source is not None and same_image_data(source, path, file_type):
+    if fmt is None or same:
         return
     try:
         with warnings.catch_warnings():
