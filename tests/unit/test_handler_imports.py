@@ -58,6 +58,12 @@ print(json.dumps(sorted(sys.modules)))
 
 def _loaded(module: str, **env: str) -> list[str]:
     """The modules a fresh interpreter holds after importing one handler module."""
+    modules: list[str] = json.loads(_probe(_PROBE.format(module=module), **env))
+    return modules
+
+
+def _probe(code: str, **env: str) -> str:
+    """The last line `code` prints in a fresh interpreter with fake AWS credentials."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     clean.pop("LAMBDA_TASK_ROOT", None)
     clean.update(
@@ -69,7 +75,7 @@ def _loaded(module: str, **env: str) -> list[str]:
         }
     )
     done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
-        [sys.executable, "-c", _PROBE.format(module=module)],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env=clean,
@@ -77,8 +83,7 @@ def _loaded(module: str, **env: str) -> list[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
-    return modules
+    return done.stdout.strip().splitlines()[-1]
 
 
 def _matching(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
@@ -100,3 +105,29 @@ def test_tracing_on_in_lambda_loads_the_xray_sdk_and_turned_off_does_not() -> No
     assert _matching(on, XRAY)
     off = _loaded("purge_job", LAMBDA_TASK_ROOT="/var/task", POWERTOOLS_TRACE_DISABLED="true")
     assert _matching(off, XRAY) == []
+
+
+_TRACED = """
+import json, sys
+import exif_service.handlers.extract
+import botocore.client, botocore.httpsession
+seen = {
+    "loaded at init": sorted(m for m in ("httpx", "requests", "sqlite3") if m in sys.modules),
+    "botocore": type(botocore.client.BaseClient._make_api_call).__name__,
+    "pynamodb": getattr(botocore.httpsession, "_xray_enabled", False),
+}
+import httpx
+seen["httpx"] = httpx.Client.__name__
+print(json.dumps(seen))
+"""
+
+
+def test_tracing_on_instruments_the_store_at_init_and_httpx_when_it_is_first_imported() -> None:
+    """What X-Ray's patch_all() instruments, without importing httpx, requests and sqlite3
+    into the extract function's cold start: the store calls are traced from the start, a URL
+    download from the moment httpx loads."""
+    seen = json.loads(_probe(_TRACED, LAMBDA_TASK_ROOT="/var/task"))
+    assert seen["loaded at init"] == []
+    assert seen["botocore"] == "BoundFunctionWrapper"
+    assert seen["pynamodb"] is True
+    assert seen["httpx"] == "_InstrumentedClient"
