@@ -38,7 +38,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # ExifTool options of the one read this module splits. `-G0:4` names duplicates by their copy
 # number (`XMP:Copy1:Rating`), where `-G` would print only one of them: the split needs to see
@@ -63,16 +63,12 @@ class SplitRead:
     structured_xmp: dict[str, Any] | None  # `-j -G -struct -XMP:all`; None without XMP
 
 
-@dataclass(frozen=True)
-class _Tag:
+class _Tag(NamedTuple):
     key: str  # `Group:Tag`, as `-j -G` names it
+    xmp: bool  # in the XMP group
     copy: bool  # a duplicate: another tag of its name has priority
     ident: Any
     value: Any
-
-    @property
-    def xmp(self) -> bool:
-        return self.key.startswith("XMP:")
 
 
 def split_read(record: Mapping[str, Any]) -> SplitRead | None:
@@ -89,6 +85,7 @@ def _split(record: Mapping[str, Any]) -> SplitRead:
     structures = {t.key: t for t in shown if t.xmp and _holds_object(t.value)}
     fields = _field_paths(structures.values())
     _check_duplicates(shown, hidden, structures, fields)
+    starts = [_starts(structure) for structure in structures.values()]
     claimed: Counter[str] = Counter()
     flat: dict[str, Any] = {}
     structured: dict[str, Any] = {}
@@ -106,7 +103,7 @@ def _split(record: Mapping[str, Any]) -> SplitRead:
             _claim(tag, leaves, claimed)
             flat[tag.key] = tag.value
         else:
-            _not_a_field(tag, structures.values())
+            _not_a_field(tag, starts)
             flat[tag.key] = _flat_value(tag.value)
             structured[tag.key] = tag.value
     if claimed.keys() != fields.keys():
@@ -134,7 +131,7 @@ def _tags(record: Mapping[str, Any]) -> list[_Tag]:
             raise _Doubt
         if group == "ExifTool" and name in ("Warning", "Error"):
             raise _Doubt  # the first warning printed may hide one of this mode's own
-        tags.append(_Tag(f"{group}:{name}", copy, entry.get("id"), entry["val"]))
+        tags.append(_Tag(f"{group}:{name}", group == "XMP", copy, entry.get("id"), entry["val"]))
     return tags
 
 
@@ -161,31 +158,34 @@ def _check_duplicates(
     fields: Mapping[str, tuple[int, str]],
 ) -> None:
     # `-struct` drops the flattened fields and may print in their place a duplicate they hid
-    field_keys = {tag.key for tag in shown if tag.xmp and tag.ident in fields}
-    if any(tag.xmp and tag.key in field_keys | structures.keys() for tag in hidden):
+    masking = structures.keys() | {tag.key for tag in shown if tag.xmp and tag.ident in fields}
+    if any(tag.xmp and tag.key in masking for tag in hidden):
         raise _Doubt
     # an XMP-only read picks the one with priority among XMP duplicates; which one that is,
     # where the full read's priority went to another group, the reading does not say
-    copies = Counter(tag.key for tag in (*shown, *hidden) if tag.xmp and tag.copy)
-    by_key = Counter(tag.key for tag in (*shown, *hidden) if tag.xmp)
-    if any(by_key[key] > 1 and count == by_key[key] for key, count in copies.items()):
-        raise _Doubt
+    xmp = [tag for tag in (*shown, *hidden) if tag.xmp]
+    copies = Counter(tag.key for tag in xmp if tag.copy)
+    if copies:
+        by_key = Counter(tag.key for tag in xmp)
+        if any(by_key[key] > 1 and count == by_key[key] for key, count in copies.items()):
+            raise _Doubt
 
 
-def _not_a_field(tag: _Tag, structures: Iterable[_Tag]) -> None:
+def _not_a_field(tag: _Tag, starts: Iterable[tuple[str, tuple[str, ...]]]) -> None:
     """A tag that no structure's field path names must not look like one either: its id may
     not continue a structure's id with one of that structure's field names."""
     if not isinstance(tag.ident, str):
         raise _Doubt
-    for structure in structures:
-        rest = tag.ident.removeprefix(structure.ident)
-        if rest != tag.ident and any(rest.startswith(name) for name in _top_names(structure)):
+    for ident, names in starts:
+        if tag.ident.startswith(ident) and tag.ident[len(ident) :].startswith(names):
             raise _Doubt
 
 
-def _top_names(structure: _Tag) -> set[str]:
+def _starts(structure: _Tag) -> tuple[str, tuple[str, ...]]:
+    """A structure's id and the names of its top fields."""
     items = structure.value if isinstance(structure.value, list) else [structure.value]
-    return {name for item in items if isinstance(item, dict) for name in item}
+    names = {name for item in items if isinstance(item, dict) for name in item}
+    return structure.ident, tuple(names)
 
 
 def _flat_value(value: Any) -> Any:
