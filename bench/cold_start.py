@@ -9,7 +9,9 @@
    on Lambda. Target: at most 0.6 s. Once more with no bytecode to read or write (an empty
    PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE): what a package without `__pycache__` costs on
    Lambda's read-only /var/task, where every module is compiled on every cold start (`make
-   build` compiles them into the package).
+   build` compiles them into the package). And once as packaged: the libraries installed here
+   that functions/requirements.txt does not ship (awscrt, pyOpenSSL, blinker, ...: botocore and
+   pynamodb use them when present) cannot be imported, as on Lambda.
 3. Peak memory of the extract function: the interpreter and its ExifTool processes (VmHWM),
    after the first request and three of `--large` (a file as large as a synchronous request
    carries on AWS).
@@ -20,8 +22,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -83,6 +87,21 @@ from exif_service.store.accounts import create_api_key, upsert_user
 prepare_store(get_settings())
 account = upsert_user("bench@example.com", plan=Plan.PRO)
 print(create_api_key(account.user_id, "bench")[0])
+"""
+
+# Libraries installed here but not in the Lambda package: importing them fails, as there.
+_NOT_PACKAGED = """
+import importlib.abc, sys
+
+
+class NotPackaged(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in __HIDDEN__:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotPackaged())
 """
 
 # A fresh interpreter as Lambda starts one: nothing of ours or AWS's loaded before the clock.
@@ -198,14 +217,41 @@ def import_time(module: str) -> tuple[float, int] | None:
     return float(seconds), int(peak)
 
 
+def not_packaged() -> list[str]:
+    """Top-level modules of the distributions installed here that functions/requirements.txt
+    (the Lambda package's dependencies) does not list."""
+    listed = ROOT / "functions" / "requirements.txt"
+    shipped = {
+        _canonical(re.split(r"[=<>~!;\[ ]", line.strip(), maxsplit=1)[0])
+        for line in listed.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    return sorted(
+        module
+        for module, names in importlib.metadata.packages_distributions().items()
+        if module not in _OURS_OR_LAYER and not any(_canonical(n) in shipped for n in names)
+    )
+
+
+# the package's own code, and the C2PA library the ExifTool layer ships (/opt/python)
+_OURS_OR_LAYER = frozenset({"exif_service", "c2pa"})
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def first_request(
-    large: Path | None = None, preload: bool = False, bytecode: bool = True
+    large: Path | None = None,
+    preload: bool = False,
+    bytecode: bool = True,
+    packaged: bool = False,
 ) -> dict[str, float] | None:
     """Init and first-request seconds of the extract handler in a fresh interpreter, and the
     peak memory (bytes) of it and its ExifTool processes, after `large` too when given.
     `preload`: boto3 and pynamodb are imported before the clock starts. `bytecode=False`: no
     `.pyc` is read or written, every module is compiled from source (a read-only package
-    without `__pycache__`)."""
+    without `__pycache__`). `packaged`: only the Lambda package's libraries can be imported."""
     with _moto_server() as endpoint, tempfile.TemporaryDirectory() as folder:
         no_cache = Path(folder) / "no-pycache"
         no_cache.mkdir()
@@ -218,6 +264,8 @@ def first_request(
         code = _FIRST_REQUEST.replace("__KEY__", repr(setup.stdout.strip().splitlines()[-1]))
         code = code.replace("__SMALL__", repr(str(small))).replace("__PRELOAD__", str(preload))
         code = code.replace("__LARGE__", repr(str(large) if large else ""))
+        if packaged:
+            code = _NOT_PACKAGED.replace("__HIDDEN__", repr(set(not_packaged()))) + code
         done = _run(code, endpoint, None if bytecode else compiling)
     lines = [line for line in done.stderr.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -271,6 +319,11 @@ def measure(repeat: int, large: Path | None = None) -> dict[str, float] | None:
         "boto3 + pynamodb loaded before",
         [r for r in (first_request(None, True) for _ in range(args.repeat)) if r],
         "(issue 13's baseline: 0.68 + 0.10)",
+    )
+    _row(
+        "as packaged (requirements.txt only)",
+        [r for r in (first_request(None, packaged=True) for _ in range(args.repeat)) if r],
+        "(no awscrt, pyOpenSSL, blinker, ... as on Lambda)",
     )
     _row(
         "no .pyc (read-only, no bytecode)",
