@@ -27,6 +27,12 @@ from tests.support.media import (
     make_png,
     xmp_segment,
 )
+from tests.support.provenance import (
+    ai_image,
+    captured_image,
+    edited_after_signing,
+    iptc_only_ai,
+)
 
 from exif_service.domain.errors import FileTooComplex
 from exif_service.domain.report import MetadataReport
@@ -262,6 +268,19 @@ def test_suite_samples_read_once_and_the_same(tmp_path: Path) -> None:
         new, old, commands = both_ways(path)
         assert_same(new, old)
         assert commands == 1, path.name
+
+
+def test_content_credentials_read_once_and_the_same(tmp_path: Path) -> None:
+    # the manifest's assertions are objects in this mode too (JUMBF), beside their fields
+    signed = [ai_image(tmp_path), captured_image(tmp_path), edited_after_signing(tmp_path)]
+    for path in [*signed, iptc_only_ai(tmp_path)]:
+        new, old, commands = both_ways(path)
+        assert_same(new, old)
+        assert commands == 1, path.name
+    report = read_metadata(get_pool(), signed[0], file_name="ai.jpg", structures=True)
+    assert report.content_credentials is not None
+    assert report.get("JUMBF", "ActionsSoftwareAgentName")
+    assert report.get("JUMBF", "Actions") is None
 
 
 # the bench's corpora

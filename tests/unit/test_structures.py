@@ -109,6 +109,10 @@ def test_a_file_without_xmp_has_no_structured_form() -> None:
         # an object outside XMP (JSON, property lists and others build their own)
         with_changes(MakerNotes__RunTime=tag("RunTime", {"Epoch": 1})),
         with_changes(EXIF__Odd=tag(1, [["a"]])),
+        # objects in JUMBF mixed with values in one list, or sharing a name with a tag
+        with_changes(JUMBF__Items=tag("items", [{"a": 1}, "b"])),
+        with_changes(JUMBF__Title=tag("title", {"a": 1}), JUMBF__Copy1__Title=tag("title", "t")),
+        with_changes(JUMBF__Title=tag("title", {"a": 1}), EXIF__Title=tag(1, "t")),
         # ExifTool warned or failed
         with_changes(ExifTool__Warning=tag("Warning", "List is not a structure!")),
         with_changes(ExifTool__Error=tag("Error", "File format error")),
@@ -177,3 +181,22 @@ def test_a_tag_that_only_starts_like_a_structure_is_a_tag_of_its_own() -> None:
     split = split_read(record)
     assert split is not None and split.structured_xmp is not None
     assert split.flat["XMP:FlashpixVersion"] == split.structured_xmp["XMP:FlashpixVersion"]
+
+
+def test_jumbf_objects_are_left_out_beside_their_flattened_fields() -> None:
+    record = with_changes(
+        JUMBF__Actions=tag("actions", {"Action": "created", "Agent": {"Name": "x"}}),
+        JUMBF__ActionsAction=tag("actionsAction", "created"),
+        JUMBF__ActionsAgent=tag("actionsAgent", {"Name": "x"}),
+        JUMBF__ActionsAgentName=tag("actionsAgentName", "x"),
+        JUMBF__Assertions=tag("assertions", [{"Url": "a"}, {"Url": "b"}]),
+        JUMBF__AssertionsUrl=tag("assertionsUrl", ["a", "b"]),
+    )
+    split = split_read(record)
+    assert split is not None
+    jumbf = {k: v for k, v in split.flat.items() if k.startswith("JUMBF:")}
+    assert jumbf == {
+        "JUMBF:ActionsAction": "created",
+        "JUMBF:ActionsAgentName": "x",
+        "JUMBF:AssertionsUrl": ["a", "b"],
+    }

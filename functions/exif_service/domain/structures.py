@@ -24,7 +24,9 @@ The rule, applied by `split_read`:
     among them by priority, which the reading does not show);
   - no list is empty or holds lists, no structure is empty or nests more than 64 levels;
   - nothing outside XMP holds an object (some formats' readers, JSON, property lists and
-    others, build structures of their own in this mode);
+    others, build structures of their own in this mode), but JUMBF's: the objects of a C2PA
+    manifest's assertions stand beside their flattened fields, as in XMP, and are left out of
+    the flat form when no other tag shares their name;
   - ExifTool reported no warning or error (this mode adds warnings of its own, such as a list
     that is not a structure, and only a file's first warning is printed, so any warning may
     hide one).
@@ -81,7 +83,7 @@ def split_read(record: Mapping[str, Any]) -> SplitRead | None:
 
 
 def _split(record: Mapping[str, Any]) -> SplitRead:
-    shown, hidden = _as_printed(_tags(record))
+    shown, hidden = _as_printed(_without_extra_objects(_tags(record)))
     structures = {t.key: t for t in shown if t.xmp and _holds_object(t.value)}
     fields = _field_paths(structures.values())
     _check_duplicates(shown, hidden, structures, fields)
@@ -133,6 +135,27 @@ def _tags(record: Mapping[str, Any]) -> list[_Tag]:
             raise _Doubt  # the first warning printed may hide one of this mode's own
         tags.append(_Tag(f"{group}:{name}", group == "XMP", copy, entry.get("id"), entry["val"]))
     return tags
+
+
+def _without_extra_objects(tags: list[_Tag]) -> list[_Tag]:
+    """The tags but the objects this mode adds in JUMBF (the C2PA manifest's JSON and CBOR
+    assertions: their reader prints each object beside the flattened tags of its fields, as
+    XMP does, where the flat read prints only the latter). Any other group holding an object,
+    or one of those objects sharing its name with another tag, is beyond the rule."""
+    extra = [tag for tag in tags if tag.key.startswith("JUMBF:") and _holds_object(tag.value)]
+    if not extra:
+        return tags
+    if any(
+        not all(isinstance(item, dict) for item in tag.value)
+        for tag in extra
+        if isinstance(tag.value, list)
+    ):
+        raise _Doubt  # objects and values in one list: the flat read keeps the values
+    names = {tag.key.split(":", 1)[1] for tag in extra}
+    kept = [tag for tag in tags if not (tag.key.startswith("JUMBF:") and _holds_object(tag.value))]
+    if any(tag.key.split(":", 1)[1] in names for tag in kept):
+        raise _Doubt  # one name for an object and a tag: which one has priority?
+    return kept
 
 
 def _as_printed(tags: list[_Tag]) -> tuple[list[_Tag], list[_Tag]]:
