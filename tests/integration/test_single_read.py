@@ -348,6 +348,18 @@ def test_any_warning_takes_the_two_reads_as_it_may_hide_the_structure_warning(
     assert commands == 3
 
 
+def test_a_warning_on_a_file_without_xmp_still_reads_once(tmp_path: Path) -> None:
+    # an EXIF directory of five entries cut off after its count
+    exif = b"Exif\0\0II*\0\x08\0\0\0\x05\0"
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(jpeg_with_segments(b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif))
+    new, old, commands = both_ways(path)
+    assert_same(new, old)
+    assert new.get("ExifTool", "Warning") == "Bad IFD0 directory"
+    assert "XMP" not in new.groups
+    assert commands == 1
+
+
 def test_structures_nested_past_the_json_decoder_are_refused_clearly(tmp_path: Path) -> None:
     packet = PACKET_HEAD + b'<z:t rdf:parseType="Resource">' + NESTED * 1200 + b"<z:v>x</z:v>"
     packet += b"</z:a>" * 1200 + b"</z:t>" + XMP_TAIL

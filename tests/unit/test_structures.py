@@ -200,3 +200,11 @@ def test_jumbf_objects_are_left_out_beside_their_flattened_fields() -> None:
         "JUMBF:ActionsAgentName": "x",
         "JUMBF:AssertionsUrl": ["a", "b"],
     }
+
+
+def test_a_warning_on_a_file_without_xmp_is_kept_in_the_flat_form() -> None:
+    record = {k: v for k, v in RECORD.items() if not k.startswith("XMP:")}
+    record["ExifTool:Warning"] = tag("Warning", "Bad IFD0 directory")
+    split = split_read(record)
+    assert split is not None
+    assert split.flat["ExifTool:Warning"] == "Bad IFD0 directory"

@@ -27,9 +27,9 @@ The rule, applied by `split_read`:
     others, build structures of their own in this mode), but JUMBF's: the objects of a C2PA
     manifest's assertions stand beside their flattened fields, as in XMP, and are left out of
     the flat form when no other tag shares their name;
-  - ExifTool reported no warning or error (this mode adds warnings of its own, such as a list
-    that is not a structure, and only a file's first warning is printed, so any warning may
-    hide one).
+  - ExifTool reported no error, nor a warning on a file with XMP (this mode adds warnings of
+    its own about XMP, such as a list that is not a structure, and only a file's first warning
+    is printed, so any warning may hide one).
 
 Anything else makes `split_read` return None, and the caller reads the file the two ways.
 """
@@ -83,7 +83,10 @@ def split_read(record: Mapping[str, Any]) -> SplitRead | None:
 
 
 def _split(record: Mapping[str, Any]) -> SplitRead:
-    shown, hidden = _as_printed(_without_extra_objects(_tags(record)))
+    tags = _tags(record)
+    if any(tag.xmp for tag in tags) and any(tag.key == "ExifTool:Warning" for tag in tags):
+        raise _Doubt  # the first warning printed may hide one of this mode's own, on XMP
+    shown, hidden = _as_printed(_without_extra_objects(tags))
     structures = {t.key: t for t in shown if t.xmp and _holds_object(t.value)}
     fields = _field_paths(structures.values())
     _check_duplicates(shown, hidden, structures, fields)
@@ -131,8 +134,8 @@ def _tags(record: Mapping[str, Any]) -> list[_Tag]:
             group, copy, name = parts[0], False, parts[1]
         else:
             raise _Doubt
-        if group == "ExifTool" and name in ("Warning", "Error"):
-            raise _Doubt  # the first warning printed may hide one of this mode's own
+        if group == "ExifTool" and name == "Error":
+            raise _Doubt
         tags.append(_Tag(f"{group}:{name}", group == "XMP", copy, entry.get("id"), entry["val"]))
     return tags
 
