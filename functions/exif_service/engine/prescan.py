@@ -12,11 +12,13 @@ worker every other request waits for:
 - PDF dictionaries nested deeply (1,000 levels in 9 KB: 2.7 s; 10,000: over 2 minutes) or
   holding tens of thousands of keys.
 
-`check_file` walks the bytes once per check, where ExifTool would look (JPEG segments and
-extended XMP, PNG chunks with compressed text inflated, TIFF directories, QuickTime atoms, PDF
-objects and compressed object streams, XMP wherever it is stored as text, also UTF-16/32), stops
-at the first limit passed and raises FileTooComplex with a message that names the metadata,
-never ExifTool. Every limit sits well above what cameras, editors and phones write.
+`check_file` walks the bytes once per check, where ExifTool would look (JPEG segments, also
+among the scans, extended XMP and trailers; WebP and PNG chunks, compressed text inflated; TIFF
+directories, QuickTime atoms, PDF objects and compressed object streams, XMP wherever it is
+stored as text, also UTF-16/32), stops at the first limit passed and raises FileTooComplex with
+a message that names the metadata, never ExifTool. Every limit sits well above what cameras,
+editors and phones write. Coded pixels are skipped where the format makes that cheap; the
+pre-scan itself costs linear time whatever the bytes (it holds the interpreter while it runs).
 """
 
 from __future__ import annotations
@@ -345,9 +347,6 @@ def _wide_encoded_views(block: Buffer) -> Iterator[bytes]:
 # --- JPEG ---------------------------------------------------------------------------------------
 
 _EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\0"
-# Past the first scan ExifTool walks on only when it looks for the end of the image (to read a
-# trailer), and parses the segments it meets there like those before the scan (the walk itself
-# is imagedata's: a strip's check walks the same way).
 # The endings by which ExifTool recognises a trailer in a JPEG's last 64 bytes (AFCP,
 # FotoStation, Photo Mechanic, Canon VRD, MIE, Samsung, Insta360, Nikon app, Vivo, OnePlus).
 # Their readers find their data by lengths and offsets counted from the end of the file, which
@@ -364,6 +363,11 @@ Chunks = dict[bytes, dict[int, bytes]]  # extended XMP: GUID -> offset -> bytes
 def _jpeg_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
     """The segments before the image data and any among it, the trailer, and extended XMP put
     together; the image data too when a trailer's reader could be sent into it.
+
+    Past the first scan ExifTool walks on when it looks for the end of the image (to read a
+    trailer, or a preview a maker note points at), and parses the segments it meets there like
+    those before the scan. The walk is imagedata's, which a strip's check shares; what it met
+    is kept in the tally.
 
     Extended XMP is cut into APP1 chunks (GUID, total size, offset) that ExifTool joins before
     parsing, at each start of scan: a packet too deep to see in any one chunk is whole again
