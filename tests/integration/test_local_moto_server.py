@@ -123,6 +123,36 @@ def test_a_chunked_upload_is_stored_whole_and_its_connection_serves_the_next_req
     assert local_aws.connections_accepted - before == 1
 
 
+def test_a_large_upload_sent_after_100_continue_is_stored_whole_on_a_reused_connection(
+    local_aws: LocalAws,
+) -> None:
+    bucket = _settings(local_aws).bucket
+    s3 = boto3.client("s3", endpoint_url=local_aws.endpoint)
+    big = bytes(range(256)) * (8 * 1024 + 7)  # 2 MB: botocore asks for 100-continue
+    before = local_aws.connections_accepted
+    for key in ("big/1", "big/2"):
+        s3.put_object(Bucket=bucket, Key=key, Body=big)
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == big
+    assert local_aws.connections_accepted - before == 1
+    s3.close()
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(local_aws: LocalAws) -> None:
+    with _connect(local_aws) as sock:
+        sock.sendall(
+            b"PUT " + _signed(local_aws, "put_object", "expect") + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+        )
+        assert sock.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(b"hello")
+        sock.sendall(
+            b"GET " + _signed(local_aws, "get_object", "expect") + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+        answers = _read_until_closed(sock)
+    assert answers.count(b"HTTP/1.1 200") == 2 and answers.endswith(b"\r\n\r\nhello")
+
+
 @pytest.mark.parametrize("length", [b"-5", b"ten", b"1e3"])
 def test_a_bad_content_length_gets_400_and_the_connection_closed(
     local_aws: LocalAws, length: bytes
