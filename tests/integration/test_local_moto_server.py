@@ -168,6 +168,23 @@ def test_a_bad_content_length_gets_400_and_the_connection_closed(
     assert b"Traceback" not in answer
 
 
+def test_a_broken_chunked_body_is_refused_and_the_emulator_keeps_serving(
+    local_aws: LocalAws,
+) -> None:
+    with _connect(local_aws) as sock:
+        sock.sendall(
+            b"PUT " + _signed(local_aws, "put_object", "broken") + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nmore\r\n0\r\n\r\n"
+        )
+        answer = _read_until_closed(sock)
+    assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 500"))
+    assert b"Traceback" not in answer
+    s3 = boto3.client("s3", endpoint_url=local_aws.endpoint)
+    listed = s3.list_objects_v2(Bucket=_settings(local_aws).bucket).get("Contents", [])
+    assert "broken" not in [obj["Key"] for obj in listed]
+    s3.close()
+
+
 def test_a_client_gone_mid_body_leaves_the_emulator_serving(local_aws: LocalAws) -> None:
     bucket = _settings(local_aws).bucket
     with _connect(local_aws) as sock:
