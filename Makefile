@@ -77,10 +77,18 @@ check-template: setup
 # read-only, so without __pycache__ each cold start would compile every module it imports
 # (about 1.2 s more for the extract function, bench/cold_start.py): the runtime's Python
 # compiles them here, unchecked-hash so the zip's file times cannot make Lambda ignore them.
+# Only the models of the AWS services the functions call stay in botocore's data (about 21 MB of
+# the others go): creating a client lists every model it has (tests/infra/test_package.py keeps
+# this list in step with the code).
+LAMBDA_AWS_SERVICES := dynamodb s3 ssm
 build: setup
 	@test -n "$(SAM_PYTHON_DIR)" || { echo "sam build needs python3.12 on PATH" >&2; exit 1; }
 	PATH="$(SAM_PYTHON_DIR):$$PATH" SAM_CLI_TELEMETRY=0 SAM_CLI_BETA_BUILD_PERFORMANCE=1 \
 		$(BIN)/sam build --cached --parallel $(SAM_BUILD_FLAGS)
+	for data in .aws-sam/build/*/botocore/data; do \
+		find "$$data" -mindepth 1 -maxdepth 1 -type d \
+			$(foreach service,$(LAMBDA_AWS_SERVICES),! -name $(service)) -exec rm -rf {} +; \
+	done
 	$(SAM_PYTHON_DIR)/python3.12 -m compileall -q -f -j 0 --invalidation-mode unchecked-hash \
 		.aws-sam/build
 
