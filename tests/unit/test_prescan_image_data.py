@@ -123,6 +123,15 @@ def test_ff_d9_inside_a_segment_before_the_image_data_does_not_end_the_image_ear
     assert refusal(jpeg_with_segments(comment) + deep_xmp(2700)) == TOO_DEEP
 
 
+def test_a_jpeg_of_a_million_empty_segments_is_refused() -> None:
+    # ExifTool spent 9 s on the 4 MB file before the first scan; among the scans it would too
+    flood = b"\xff\xe5\x00\x02" * 1_000_000
+    image = jpeg_with_segments()
+    message = "This JPEG has too many segments to read safely (more than 10,000)."
+    assert refusal(image[:2] + flood + image[2:]) == message
+    assert refusal(before_eoi(image, flood) + AFCP_FOOTER) == message
+
+
 # --- trailers -----------------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ IPTC_MAX_RECORDS = 10_000  # a busy newsroom file has a few hundred
 TIFF_MAX_ENTRIES = 20_000  # a 1,000-page scan has ~15,000; a camera file ~1,000
 BMFF_MAX_ATOMS = 10_000  # atoms inside moov/meta; phones and cameras write a few hundred
 PNG_MAX_TEXT_CHUNKS = 10_000
+JPEG_MAX_SEGMENTS = 10_000  # a camera writes a few dozen; a progressive JPEG adds two per scan
 PDF_MAX_DEPTH = 32  # PDF writers nest dictionaries and arrays a handful of levels
 PDF_MAX_NAMES = 10_000  # names (keys, and values that are names) in one dictionary
 INFLATE_LIMIT = 64 * 1024 * 1024  # compressed metadata (PNG text, PDF streams) once inflated
@@ -91,6 +92,10 @@ _LIMITS: dict[str, tuple[int, str]] = {
         BMFF_MAX_ATOMS,
         "This file has too many QuickTime metadata atoms to read safely "
         f"(more than {BMFF_MAX_ATOMS:,}).",
+    ),
+    "jpeg_segments": (
+        JPEG_MAX_SEGMENTS,
+        f"This JPEG has too many segments to read safely (more than {JPEG_MAX_SEGMENTS:,}).",
     ),
     "png_text": (
         PNG_MAX_TEXT_CHUNKS,
@@ -385,12 +390,13 @@ def _jpeg_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
         if marker in NO_LENGTH or marker == 0 or 0xD0 <= marker <= 0xD8:  # no length word
             pos += 2
             continue
+        tally.add("jpeg_segments")  # each one a Python step here, and a parse in ExifTool
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         _collect_extended_xmp(data, pos, pos + 2 + length, chunks)
         pos += 2 + length
     yield data[:pos]
     packets: list[bytes] = []
-    segments, eoi = _scan_segments(data, pos, chunks, packets)
+    segments, eoi = _scan_segments(data, pos, chunks, packets, tally)
     tally.scans = (pos, any(carries_metadata(segment[1]) for segment in segments))
     if _TRAILER_TAIL.search(data[-64:]) or any(data.find(s, 0, pos) >= 0 for s in _LEICA):
         yield data[pos:]
@@ -403,7 +409,7 @@ def _jpeg_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
 
 
 def _scan_segments(
-    data: Buffer, pos: int, chunks: Chunks, packets: list[bytes]
+    data: Buffer, pos: int, chunks: Chunks, packets: list[bytes], tally: _Tally
 ) -> tuple[list[Buffer], int]:
     """The segments from the first start of scan on, as ExifTool's walk to the end of the image
     finds them, and where the image ends at the earliest (the length of the file if nowhere).
@@ -420,6 +426,7 @@ def _scan_segments(
             packets += _joined(chunks)
         if marker in NO_LENGTH:
             continue
+        tally.add("jpeg_segments")
         segments.append(data[at:end])
         _collect_extended_xmp(data, at, end, chunks)
         if first_d9 < 0:
