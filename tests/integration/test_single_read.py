@@ -1,8 +1,8 @@
 """One ExifTool read per v1 extract: `read_metadata(structures=True)` splits one
-`-j -G -D -api struct=2` read into the flat report and the structured XMP, and the result is
-exactly what the flat read plus the XMP-only `-struct` read gave, on every format the service
-reads, the bench's corpora and XMP full of structures; where the split cannot vouch for a
-file, the two reads are taken again.
+`-api struct=2` read (domain/structures.py) into the flat report and the structured XMP, and
+the result is exactly what the flat read plus the XMP-only `-struct` read gave, on every format
+the service reads, the bench's corpora, signed files and XMP full of structures; where the
+split cannot vouch for a file, the two reads are taken again.
 """
 
 from __future__ import annotations
@@ -193,7 +193,8 @@ def assert_same(new: MetadataReport, old: MetadataReport) -> None:
     assert new.to_dict() == old.to_dict()
     assert list(new.groups) == list(old.groups)
     for group, tags in old.groups.items():
-        if group != "Composite":  # ExifTool's own order of these varies between its processes
+        # a fresh ExifTool process orders its Composite tags otherwise than later reads do
+        if group != "Composite":
             assert list(new.groups[group]) == list(tags), group
     assert json.dumps(new.structured_xmp) == json.dumps(old.structured_xmp)
 
