@@ -101,13 +101,13 @@ def read_metadata(
 ) -> MetadataReport:
     """The canonical report of one file, as `exiftool -j -G` sees it (and `-struct` if asked)."""
     if not structures:
-        return _finish_report(pool, _read_json(pool, ["-j", "-G"], path), path, file_name)
+        return _finish_report(_read_json(pool, ["-j", "-G"], path), path, file_name)
     # One read gives both forms (domain/structures.py says how, and when it cannot vouch for
     # them): the second, XMP-only read costs a third of an extract's ExifTool time.
     split = split_read(_read_json(pool, list(SPLIT_READ_ARGS), path))
     if split is None:
         return _read_twice(pool, path, file_name=file_name)
-    report = _finish_report(pool, split.flat, path, file_name)
+    report = _finish_report(split.flat, path, file_name)
     if "XMP" in report.groups and split.structured_xmp is not None:
         report = _with_structures(report, split.structured_xmp, path, file_name)
     return report
@@ -115,7 +115,7 @@ def read_metadata(
 
 def _read_twice(pool: ExifToolPool, path: Path, *, file_name: str) -> MetadataReport:
     """`read_metadata(structures=True)` the long way: the flat read, then an XMP-only one."""
-    report = _finish_report(pool, _read_json(pool, ["-j", "-G"], path), path, file_name)
+    report = _finish_report(_read_json(pool, ["-j", "-G"], path), path, file_name)
     if "XMP" in report.groups:
         # `-struct` changes only the XMP group, and the flat read stays exactly what it was,
         # so the default report keeps its shape byte for byte.
@@ -124,9 +124,8 @@ def _read_twice(pool: ExifToolPool, path: Path, *, file_name: str) -> MetadataRe
     return report
 
 
-def _finish_report(
-    pool: ExifToolPool, raw: dict[str, Any], path: Path, file_name: str
-) -> MetadataReport:
+def _finish_report(raw: dict[str, Any], path: Path, file_name: str) -> MetadataReport:
+    """The report of one flat record: server facts scrubbed, media checked, C2PA validated."""
     report = build_report(raw, file_name=file_name, size=path.stat().st_size, server_path=str(path))
     _ensure_media(report.file_type, raw)
     if has_manifest(report.groups):
