@@ -19,9 +19,10 @@ from exif_service.engine.exiftool import ExifToolPool, get_pool, launch_pool, sh
 from exif_service.engine.operations import read_metadata
 from exif_service.settings import get_settings
 
-# The -stay_open protocol as tests/unit/test_engine.py's fake speaks it, except that `-ver`
-# answers only once the file FAKE_GATE names exists: a launch that waited for the answer would
-# hang on it (and time out) instead of returning.
+# The -stay_open protocol as tests/unit/test_engine.py's fake speaks it. `-ver` prints the version
+# and reading a file prints it as ExifTool's JSON does, but only once the file FAKE_GATE names
+# exists: a launch that waited for its answer would hang on it (and time out) instead of
+# returning. Every file it is given is listed in FAKE_READS.
 FAKE_EXIFTOOL = r"""
 import os, sys, time
 args = []
@@ -32,10 +33,16 @@ for line in sys.stdin:
         if args[-2:] == ["-stay_open", "False"]:
             sys.exit(0)
         continue
+    while not os.path.exists(os.environ["FAKE_GATE"]):
+        time.sleep(0.01)
+    version = os.environ.get("FAKE_VERSION", "13.59")
+    files = [a for a in args if a.startswith("/")]
+    with open(os.environ["FAKE_READS"], "a") as reads:
+        reads.writelines(f + "\n" for f in files)
     if "-ver" in args:
-        while not os.path.exists(os.environ["FAKE_GATE"]):
-            time.sleep(0.01)
-        sys.stdout.write(os.environ.get("FAKE_VERSION", "13.59") + "\n")
+        sys.stdout.write(version + "\n")
+    elif files:
+        sys.stdout.write('[{"ExifTool:ExifToolVersion": %s}]\n' % version)
     sys.stderr.write(args[args.index("-echo4") + 1] + "\n")
     sys.stderr.flush()
     sys.stdout.write("{ready%s}\n" % line[len("-execute"):])
@@ -46,8 +53,9 @@ for line in sys.stdin:
 
 @pytest.fixture
 def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The file that lets the fake ExifTool answer `-ver` once it exists."""
+    """The file that lets the fake ExifTool answer once it exists."""
     monkeypatch.setenv("FAKE_GATE", str(tmp_path / "gate"))
+    monkeypatch.setenv("FAKE_READS", str(tmp_path / "reads"))
     return tmp_path / "gate"
 
 
@@ -63,7 +71,7 @@ def fake_pool(tmp_path: Path) -> Iterator[ExifToolPool]:
 def test_launch_returns_before_exiftool_answers_and_start_reads_its_version(
     fake_pool: ExifToolPool, gate: Path
 ) -> None:
-    fake_pool.launch()  # the fake holds its answer until the gate opens: this did not wait
+    fake_pool.launch()  # the fake holds its answers until the gate opens: this did not wait
     launched = fake_pool.pids()
     assert len(launched) == 2
     assert fake_pool.version is None
@@ -71,6 +79,10 @@ def test_launch_returns_before_exiftool_answers_and_start_reads_its_version(
     fake_pool.start(13.50)
     assert fake_pool.version == "13.59"
     assert fake_pool.pids() == launched
+    # each process read the warm-up JPEG once, which is gone once their answers are read
+    warmups = (gate.parent / "reads").read_text().split()
+    assert len(warmups) == 2 and len(set(warmups)) == 1
+    assert not Path(warmups[0]).exists()
     assert fake_pool.run(["-echo"]).stderr == ""
 
 
@@ -113,11 +125,13 @@ def test_get_pool_serves_the_launched_processes_with_the_real_exiftool(tmp_path:
     assert launched is not None and launched.pids()
     pool = get_pool()
     assert pool is launched
+    # the version came from the warm-up read's JSON, exactly as `-ver` prints it
+    assert pool.version == pool.run(["-ver"]).stdout.strip()
+    assert float(pool.version) >= get_settings().exiftool_min_version
     photo = make_jpeg(tmp_path / "a.jpg")
     report = read_metadata(pool, photo, file_name="a.jpg")
     assert report.file_type == "JPEG"
     assert pool.pids() == launched.pids()
-    assert pool.version is not None and float(pool.version) >= get_settings().exiftool_min_version
 
 
 @pytest.mark.usefixtures("no_process_pool")
