@@ -465,7 +465,7 @@ def run(files: list[Path], camera: list[Path], work: Path, args: argparse.Namesp
         rounds,
         camera,
         {
-            "  + structured XMP read (v1 extract), camera": lambda p: read_metadata(
+            "  v1 extract's read (flat + structured XMP), camera": lambda p: read_metadata(
                 pool, p, file_name=p.name, structures=True
             ),
             "  pre-scan for hostile metadata, camera": check_file,
