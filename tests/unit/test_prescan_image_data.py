@@ -11,6 +11,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from tests.support.media import deep_xmp, draw, exiftool, jpeg_with_segments, make_photo
 
 from exif_service.domain.errors import FileTooComplex
@@ -209,3 +210,21 @@ def test_a_webp_photo_passes(tmp_path: Path) -> None:
     path = tmp_path / "photo.webp"
     draw((640, 480)).save(path, "WEBP", quality=90, exif=b"Exif\0\0II*\0\x08\0\0\0\0\0")
     check_file(path)
+
+
+def test_deep_xmp_in_an_avif_is_refused_where_its_item_location_points(tmp_path: Path) -> None:
+    # HEIF keeps XMP as an item in the media data; the coded pixels beside it are skipped
+    path = tmp_path / "deep.avif"
+    draw((320, 240)).save(path, "AVIF", quality=60, xmp=deep_xmp(2700))
+    with pytest.raises(FileTooComplex) as caught:
+        check_file(path)
+    assert caught.value.message == TOO_DEEP
+
+
+def test_an_avif_photo_with_exif_and_xmp_passes(tmp_path: Path) -> None:
+    path = tmp_path / "photo.avif"
+    exif = Image.Exif()
+    exif[0x010F] = "Camera Maker"
+    draw((320, 240)).save(path, "AVIF", quality=60, xmp=deep_xmp(20), exif=exif.tobytes())
+    check_file(path)
+    assert "Camera Maker" in exiftool("-Make", str(path))

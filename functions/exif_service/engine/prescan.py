@@ -604,15 +604,101 @@ def _bmff_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
     """Every top-level atom but the media data, after counting the atoms inside each.
 
     HEIF (HEIC, AVIF) keeps its Exif and XMP items in `mdat`, where its top-level `meta` box
-    points: there `mdat` is read too (a still image's is small).
+    points: there the items that are not coded pixels are read, or all of `mdat` when its item
+    locations cannot be followed.
     """
     atoms = list(_atoms(data, 0, len(data)))
-    heif = any(kind == b"meta" for kind, *_ in atoms)
+    metas = [(body, end) for kind, _, body, end in atoms if kind == b"meta"]
+    extents = _heif_metadata_extents(data, *metas[0], tally) if len(metas) == 1 else None
     for kind, start, body, end in atoms:
-        if kind in (b"free", b"skip", b"wide") or (kind == b"mdat" and not heif):
+        if kind in (b"free", b"skip", b"wide"):
+            continue
+        if kind == b"mdat" and (not metas or extents is not None):
             continue
         _count_atoms(data, kind, body, end, tally)
         yield data[start:end]
+    for offset, length in extents or ():
+        yield data[offset : offset + length]
+
+
+# HEIF item types that hold coded pixels, which ExifTool does not parse (a grid, an overlay or
+# a derived image describes them in a few bytes, and is read)
+_HEIF_PIXELS = frozenset(
+    {b"hvc1", b"hvt1", b"lhv1", b"av01", b"avc1", b"vvc1", b"j2k1", b"unci", b"jpeg"}
+)
+
+
+def _heif_metadata_extents(
+    data: Buffer, body: int, end: int, tally: _Tally
+) -> list[tuple[int, int]] | None:
+    """Where the items that are not coded pixels lie (offset, length), from the `meta` box's
+    item information and locations; None when those cannot be followed with certainty."""
+    if data[body : body + 4] != b"\0\0\0\0":
+        return None  # not an ISO meta box (version 0, no flags)
+    boxes: dict[bytes, list[tuple[int, int]]] = {}
+    for kind, _, content, child_end in _atoms(data, body + 4, end):
+        boxes.setdefault(kind, []).append((content, child_end))
+    infos, locations = boxes.get(b"iinf", []), boxes.get(b"iloc", [])
+    if len(infos) != 1 or len(locations) != 1:
+        return None
+    try:
+        pixels = _heif_pixel_items(data, *infos[0])
+        return _heif_extents(data, *locations[0], pixels, tally)
+    except (IndexError, ValueError):
+        return None
+
+
+def _heif_pixel_items(data: Buffer, start: int, end: int) -> set[int]:
+    """The ids of the items that hold coded pixels (an id declared twice is not one of them)."""
+    types: dict[int, bytes] = {}
+    count = 2 if data[start] == 0 else 4  # entry count: 16 bits in version 0, else 32
+    for kind, _, content, _ in _atoms(data, start + 4 + count, end):
+        version = data[content]
+        if kind != b"infe" or version < 2:
+            continue  # an item of no declared type: read as metadata
+        size = 2 if version == 2 else 4
+        item = int.from_bytes(data[content + 4 : content + 4 + size], "big")
+        kind_at = content + 4 + size + 2  # after the protection index
+        item_type = bytes(data[kind_at : kind_at + 4])
+        types[item] = item_type if types.get(item, item_type) == item_type else b""
+    return {item for item, item_type in types.items() if item_type in _HEIF_PIXELS}
+
+
+def _heif_extents(
+    data: Buffer, start: int, end: int, pixels: set[int], tally: _Tally
+) -> list[tuple[int, int]] | None:
+    """The file extents of every item but `pixels`, from an `iloc` box (versions 0 to 2)."""
+    version, pos = data[start], start + 4
+
+    def read(size: int) -> int:
+        nonlocal pos
+        if pos + size > end:
+            raise ValueError("past the box")
+        value = int.from_bytes(data[pos : pos + size], "big")
+        pos += size
+        return value
+
+    sizes = read(2)
+    offset_size, length_size, base_size = sizes >> 12, (sizes >> 8) & 15, (sizes >> 4) & 15
+    index_size = sizes & 15 if version in (1, 2) else 0
+    if version > 2 or {offset_size, length_size, base_size, index_size} - {0, 4, 8}:
+        return None
+    count = read(2 if version < 2 else 4)
+    tally.add("atoms", count)  # each item a tag or more to ExifTool
+    extents: list[tuple[int, int]] = []
+    for _ in range(count):
+        item = read(2 if version < 2 else 4)
+        method = read(2) & 15 if version in (1, 2) else 0
+        reference, base = read(2), read(base_size)
+        for _ in range(read(2)):
+            read(index_size)
+            offset, length = base + read(offset_size), read(length_size)
+            if item in pixels or method == 1:
+                continue  # coded pixels, or data inside the meta box (already read whole)
+            if method != 0 or reference != 0 or offset > len(data):
+                return None  # in another item or another file: not followed here
+            extents.append((offset, length or len(data) - offset))
+    return extents
 
 
 def _atoms(data: Buffer, pos: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
