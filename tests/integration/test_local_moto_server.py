@@ -153,7 +153,7 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(local_aws: Loca
     assert answers.count(b"HTTP/1.1 200") == 2 and answers.endswith(b"\r\n\r\nhello")
 
 
-@pytest.mark.parametrize("length", [b"-5", b"ten", b"1e3"])
+@pytest.mark.parametrize("length", [b"-5", b"ten", b"1e3", b"+3", b"0_3", b"\xb3"])
 def test_a_bad_content_length_gets_400_and_the_connection_closed(
     local_aws: LocalAws, length: bytes
 ) -> None:

@@ -89,13 +89,10 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         """The request body, readable only up to its end (None: a bad Content-Length)."""
         if environ.get("wsgi.input_terminated"):  # chunked: werkzeug's dechunker ends it
             return environ["wsgi.input"]
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+        text = environ.get("CONTENT_LENGTH") or "0"
+        if not (text.isascii() and text.isdigit()):  # int() would take "+5", "5_0", " 5"
             return None
-        if length < 0:
-            return None
-        return LimitedStream(cast(IO[bytes], self.rfile), length)
+        return LimitedStream(cast(IO[bytes], self.rfile), int(text))
 
     def _send_plain(self, code: int, text: bytes) -> None:
         self.close_connection = True
