@@ -147,9 +147,13 @@ def _left_by(user: KeyedUser) -> list[Any]:
     ]
 
 
+def _usage_table() -> str:
+    return get_settings().table_name("usage")
+
+
 def _charges(stack: Stack) -> list[str]:
     """The usage counter's updates that reached the proxy, in order (charges and refunds)."""
-    table = get_settings().table_name("usage")
+    table = _usage_table()
     return [
         c.operation for c in stack.proxy.calls if table in c.tables and c.operation == "UpdateItem"
     ]
@@ -243,9 +247,7 @@ def test_over_quota_while_the_charge_is_slow_the_work_runs_but_nothing_is_kept(
 ) -> None:
     user = _user(used=LIMIT)
     stack.pool.subject = _subject(user)
-    stack.proxy.fail_dynamodb(
-        "UpdateItem", get_settings().table_name("usage"), kind="late", delay_s=HELD_S
-    )
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
     before = _objects()
 
     r = ENDPOINTS[endpoint](stack.client, user, "photo.jpg", stack.photo)
@@ -266,9 +268,7 @@ def test_over_quota_while_the_charge_is_slow_the_work_runs_but_nothing_is_kept(
 def test_the_engine_runs_while_the_charge_is_on_its_way(stack: Stack, endpoint: str) -> None:
     user = _user()
     stack.pool.subject = _subject(user)
-    stack.proxy.fail_dynamodb(
-        "UpdateItem", get_settings().table_name("usage"), kind="late", delay_s=HELD_S
-    )
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
 
     r = ENDPOINTS[endpoint](stack.client, user, "photo.jpg", stack.photo)
 
@@ -283,9 +283,7 @@ def test_the_engine_runs_while_the_charge_is_on_its_way(stack: Stack, endpoint: 
 
 def test_a_kept_result_reads_back_clean_after_a_slow_charge(stack: Stack, tmp_path: Any) -> None:
     user = _user()
-    stack.proxy.fail_dynamodb(
-        "UpdateItem", get_settings().table_name("usage"), kind="late", delay_s=HELD_S
-    )
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
 
     r = ENDPOINTS["strip-exif"](stack.client, user, "photo.jpg", stack.photo)
 
@@ -302,9 +300,7 @@ def test_work_that_fails_before_a_slow_charge_lands_gives_the_unit_back(
     stack: Stack, endpoint: str
 ) -> None:
     user = _user()
-    stack.proxy.fail_dynamodb(
-        "UpdateItem", get_settings().table_name("usage"), kind="late", delay_s=HELD_S
-    )
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
     stack.proxy.reset_log()
 
     r = ENDPOINTS[endpoint](stack.client, user, "notes.jpg", NOT_MEDIA)
@@ -327,7 +323,7 @@ def test_a_store_fault_on_the_charge_is_a_503_with_nothing_left(
 ) -> None:
     user = _user()
     stack.pool.subject = _subject(user)
-    stack.proxy.fail_dynamodb("UpdateItem", get_settings().table_name("usage"), kind=kind)
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind=kind)
     before = _objects()
 
     r = ENDPOINTS[endpoint](stack.client, user, "photo.jpg", stack.photo)
@@ -347,7 +343,7 @@ def test_a_store_fault_on_the_charge_is_a_503_even_when_the_file_is_bad(
     stack: Stack, endpoint: str
 ) -> None:
     user = _user()
-    stack.proxy.fail_dynamodb("UpdateItem", get_settings().table_name("usage"), kind="throttle")
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="throttle")
 
     r = ENDPOINTS[endpoint](stack.client, user, "notes.jpg", NOT_MEDIA)
 
@@ -377,9 +373,7 @@ def test_a_batch_over_quota_is_refused_whole_while_the_charge_is_slow(
 ) -> None:
     user = _user(used=LIMIT - 1)
     stack.pool.subject = _subject(user)
-    stack.proxy.fail_dynamodb(
-        "UpdateItem", get_settings().table_name("usage"), kind="late", delay_s=HELD_S
-    )
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
     before = _objects()
 
     r = send(stack, user, 2)
@@ -397,7 +391,7 @@ def test_a_store_fault_on_a_batch_charge_is_a_503_with_nothing_left(
     stack: Stack, send: Callable[[Stack, KeyedUser, int], httpx.Response]
 ) -> None:
     user = _user()
-    stack.proxy.fail_dynamodb("UpdateItem", get_settings().table_name("usage"), kind="throttle")
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="throttle")
     before = _objects()
 
     r = send(stack, user, 2)
@@ -415,9 +409,7 @@ def test_a_batch_within_quota_is_charged_once_beside_its_work(
 ) -> None:
     user = _user()
     stack.pool.subject = _subject(user)
-    stack.proxy.fail_dynamodb(
-        "UpdateItem", get_settings().table_name("usage"), kind="late", delay_s=HELD_S
-    )
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
 
     r = send(stack, user, 2)
 
@@ -426,3 +418,55 @@ def test_a_batch_within_quota_is_charged_once_beside_its_work(
     assert _remaining(r) == LIMIT - 2
     stack.proxy.clear()
     assert _used(user) == 2
+
+
+# a presigned upload: charged when granted
+
+
+def _grant(stack: Stack, user: KeyedUser) -> httpx.Response:
+    return stack.client.post(
+        "/api/v1/uploads",
+        headers={"X-API-Key": user.key},
+        json={"operation": "remove", "fileName": "big.jpg"},
+    )
+
+
+def test_an_upload_grant_over_quota_is_a_429_with_no_job(stack: Stack) -> None:
+    user = _user(used=LIMIT)
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
+
+    r = _grant(stack, user)
+
+    assert r.status_code == 429, r.text
+    assert _remaining(r) == 0
+    stack.proxy.clear()
+    assert _used(user) == LIMIT
+    assert _left_by(user) == []
+
+
+@pytest.mark.parametrize("kind", ["throttle", "reset"])
+def test_an_upload_grant_with_a_store_fault_on_the_charge_is_a_503_with_no_job(
+    stack: Stack, kind: Kind
+) -> None:
+    user = _user()
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind=kind)
+
+    r = _grant(stack, user)
+
+    assert r.status_code == 503, r.text
+    stack.proxy.clear()
+    assert _used(user) == 0
+    assert _left_by(user) == []
+
+
+def test_an_upload_grant_within_quota_records_its_job_once_charged(stack: Stack) -> None:
+    user = _user()
+    stack.proxy.fail_dynamodb("UpdateItem", _usage_table(), kind="late", delay_s=HELD_S)
+
+    r = _grant(stack, user)
+
+    assert r.status_code == 200, r.text
+    assert _remaining(r) == LIMIT - 1
+    stack.proxy.clear()
+    assert _used(user) == 1
+    assert [job.status for job in _left_by(user)] == ["processing"]
