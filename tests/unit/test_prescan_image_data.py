@@ -7,6 +7,7 @@ linear time."""
 from __future__ import annotations
 
 import io
+import random
 import struct
 from pathlib import Path
 
@@ -228,3 +229,67 @@ def test_an_avif_photo_with_exif_and_xmp_passes(tmp_path: Path) -> None:
     draw((320, 240)).save(path, "AVIF", quality=60, xmp=deep_xmp(20), exif=exif.tobytes())
     check_file(path)
     assert "Camera Maker" in exiftool("-Make", str(path))
+
+
+def tiff_bytes(**options: object) -> bytes:
+    out = io.BytesIO()
+    noise = Image.frombytes("RGB", (400, 300), random.Random(3).randbytes(400 * 300 * 3))
+    noise.save(out, "TIFF", **options)
+    return out.getvalue()
+
+
+def test_deep_xmp_in_a_tiff_is_refused_beside_pixels_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "deep.tif"
+    path.write_bytes(tiff_bytes(compression="tiff_lzw", tiffinfo={700: deep_xmp(2700)}))
+    with pytest.raises(FileTooComplex) as caught:
+        check_file(path)
+    assert caught.value.message == TOO_DEEP
+
+
+def test_xmp_a_tiff_stores_inside_its_pixel_strips_is_still_checked() -> None:
+    # the XMP entry points into the first strip: bytes some entry points at are read
+    data = bytearray(tiff_bytes())
+    order = "<" if data[:2] == b"II" else ">"
+    ifd = struct.unpack(order + "I", data[4:8])[0]
+    count = struct.unpack(order + "H", data[ifd : ifd + 2])[0]
+    entries = [data[ifd + 2 + 12 * i : ifd + 14 + 12 * i] for i in range(count)]
+    strip = next(
+        struct.unpack(order + "I", e[8:12])[0]
+        for e in entries
+        if struct.unpack(order + "H", e[:2])[0] == 0x0111
+    )
+    packet = deep_xmp(2700)
+    data[strip : strip + len(packet)] = packet
+    xmp_entry = struct.pack(order + "HHII", 700, 1, len(packet), strip)
+    # the XMP entry replaces the last one (whatever it was), sorted order aside
+    data[ifd + 2 + 12 * (count - 1) : ifd + 14 + 12 * (count - 1)] = xmp_entry
+    assert refusal(bytes(data)) == TOO_DEEP
+
+
+def test_a_directory_flood_after_a_tiffs_pixels_is_refused() -> None:
+    # strips first, then the file's directories (14,000 entries) and a Photoshop block holding
+    # an EXIF structure of 7,000 more: each under the limit, the file over it
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        return struct.pack("<HHII", tag, kind, count, value)
+
+    filler = entry(0x010E, 2, 4, 0x00636261)  # ImageDescription "abc"
+    embedded = b"II*\0" + struct.pack("<IH", 8, 7_000) + filler * 7_000 + b"\0" * 4
+    pixels = b"\x80" * 50_000
+    irb_at = 8 + len(pixels)
+    first = irb_at + len(embedded)
+    entries = [entry(0x0111, 4, 1, 8), entry(0x0117, 4, 1, len(pixels))]
+    entries += [entry(0x8649, 7, len(embedded), irb_at)] + [filler] * 6_997
+    second = first + 2 + 12 * len(entries) + 4
+    out = b"II*\0" + struct.pack("<I", first) + pixels + embedded
+    out += struct.pack("<H", len(entries)) + b"".join(entries) + struct.pack("<I", second)
+    out += struct.pack("<H", 7_000) + filler * 7_000 + struct.pack("<I", 0)
+    assert refusal(out) == (
+        "This file's EXIF metadata has too many entries to read safely (more than 20,000)."
+    )
+
+
+def test_tiff_photos_pass(tmp_path: Path) -> None:
+    for compression in ("raw", "tiff_lzw", "tiff_adobe_deflate"):
+        path = tmp_path / f"photo-{compression}.tif"
+        path.write_bytes(tiff_bytes(compression=compression, tiffinfo={700: deep_xmp(20)}))
+        check_file(path)

@@ -141,6 +141,8 @@ def _metadata_blocks(data: Buffer, inflate: _Inflater, tally: _Tally) -> Iterato
         yield from _jpeg_blocks(data, tally)
     elif data[:8] == b"\x89PNG\r\n\x1a\n":
         yield from _png_blocks(data, inflate, tally)
+    elif bytes(data[:4]) in _TIFF_HEADERS:
+        yield from _tiff_blocks(data, tally)
     elif data[4:8] in _BMFF_TOP:
         yield from _bmff_blocks(data, tally)
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -588,6 +590,98 @@ def _plausible_ifd(block: Buffer, at: int, order: str) -> bool:
     if n == 0 or len(probe) < 12 * min(n, 4):
         return False
     return all(1 <= kind <= 13 for _, kind, _, _ in struct.iter_unpack(order + "HHII", probe))
+
+
+# Bytes per count of each TIFF field type (1-13, and BigTIFF's 16-18 that some writers use)
+_TIFF_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+_PIXEL_TAGS = {0x0111: 0x0117, 0x0144: 0x0145}  # strip and tile offsets -> their byte counts
+# Pointers the blanking cannot follow (a maker note's, a DNG's private data): data anywhere
+_OPAQUE_TAGS = frozenset({0x927C, 0xC634})
+_TIFF_POINTERS = frozenset({0x014A, 0x8769, 0x8825, 0xA005})  # SubIFDs, Exif, GPS, Interop
+
+
+def _tiff_blocks(data: Buffer, tally: _Tally) -> Iterator[Buffer]:
+    """A TIFF's bytes but its strips and tiles of pixels, after counting its own directories.
+
+    ExifTool reads a TIFF's directories and what their entries point at, never the pixels;
+    bytes some other entry points at are read even inside them, and a TIFF whose directories
+    point where this cannot follow is read whole.
+    """
+    try:
+        layout = _tiff_layout(data)
+    except (IndexError, ValueError, struct.error):
+        layout = None
+    if layout is None:
+        yield data
+        return
+    pixels, kept = layout
+    _count_tiff_entries(data, 0, tally)  # the file's own directories, wherever they lie
+    # past the header (the blocks must not count those directories again), every byte but
+    # the pixels, and what other entries point at; each byte in one block at most
+    spans, pos = [], 4
+    for start, end in sorted(pixels):
+        spans.append((pos, start))
+        pos = max(pos, end)
+    spans += [(pos, len(data)), *kept]
+    start = end = 0
+    for begin, finish in sorted((a, min(b, len(data))) for a, b in spans if a < b):
+        if begin > end:
+            if end > start:
+                yield data[start:end]
+            start = begin
+        end = max(end, finish)
+    if end > start:
+        yield data[start:end]
+
+
+def _tiff_layout(data: Buffer) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
+    """(pixel ranges, ranges other entries point at) over every directory, or None."""
+    order = "<" if data[0] == ord("I") else ">"
+    todo, seen = [_u32(data, 4, order)], set()
+    pixels: list[tuple[int, int]] = []
+    kept: list[tuple[int, int]] = []
+    entries = 0
+    while todo:
+        at = todo.pop()
+        if at in seen or not 8 <= at < len(data):
+            continue
+        seen.add(at)
+        (n,) = struct.unpack(order + "H", data[at : at + 2])
+        entries += n
+        if entries > TIFF_MAX_ENTRIES:
+            return None  # refused whole by the entry count
+        fields: dict[int, list[int]] = {}
+        for index in range(n):
+            entry = at + 2 + 12 * index
+            tag, kind, count = struct.unpack(order + "HHI", data[entry : entry + 8])
+            if tag in _OPAQUE_TAGS or kind not in _TIFF_SIZES:
+                return None
+            size = _TIFF_SIZES[kind] * count
+            where = entry + 8 if size <= 4 else _u32(data, entry + 8, order)
+            if size > 4 and tag not in _PIXEL_TAGS.values() and tag not in _PIXEL_TAGS:
+                kept.append((where, where + size))
+            if tag in _TIFF_POINTERS or tag in _PIXEL_TAGS or tag in _PIXEL_TAGS.values():
+                fields[tag] = _tiff_values(data, where, kind, count, order)
+        todo += [value for tag in _TIFF_POINTERS for value in fields.get(tag, [])]
+        todo.append(_u32(data, at + 2 + 12 * n, order))
+        for offsets_tag, counts_tag in _PIXEL_TAGS.items():
+            offsets, counts = fields.get(offsets_tag, []), fields.get(counts_tag, [])
+            if len(offsets) != len(counts):
+                return None
+            pixels += [
+                (start, start + length) for start, length in zip(offsets, counts, strict=True)
+            ]
+    return pixels, kept
+
+
+def _tiff_values(data: Buffer, at: int, kind: int, count: int, order: str) -> list[int]:
+    """The values of a SHORT or LONG array (offsets, byte counts, directory pointers)."""
+    if kind not in (3, 4, 13) or count > TIFF_MAX_ENTRIES * 16:
+        raise ValueError("not an array of offsets")
+    code = "H" if kind == 3 else "I"
+    return list(
+        struct.unpack(f"{order}{count}{code}", data[at : at + count * (2 if kind == 3 else 4)])
+    )
 
 
 # --- QuickTime / ISO base media (MP4, MOV, HEIC, AVIF, 3GP...) ---------------------------------
