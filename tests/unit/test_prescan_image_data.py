@@ -266,6 +266,26 @@ def test_xmp_a_tiff_stores_inside_its_pixel_strips_is_still_checked() -> None:
     assert refusal(bytes(data)) == TOO_DEEP
 
 
+def test_a_tiff_pointing_to_a_directory_not_followed_here_is_read_whole() -> None:
+    # GlobalParametersIFD: a directory ExifTool reads, whose XMP here lies in a strip
+    data = bytearray(tiff_bytes())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    assert data[:2] == b"II"
+    count = struct.unpack("<H", data[ifd : ifd + 2])[0]
+    strip = next(
+        struct.unpack("<I", data[ifd + 10 + 12 * i : ifd + 14 + 12 * i])[0]
+        for i in range(count)
+        if struct.unpack("<H", data[ifd + 2 + 12 * i : ifd + 4 + 12 * i])[0] == 0x0111
+    )
+    packet = deep_xmp(2700)
+    data[strip : strip + len(packet)] = packet
+    hidden = len(data)
+    data += struct.pack("<HHHII", 1, 700, 1, len(packet), strip) + b"\0" * 4
+    last = ifd + 2 + 12 * (count - 1)
+    data[last : last + 12] = struct.pack("<HHII", 0x0190, 4, 1, hidden)
+    assert refusal(bytes(data)) == TOO_DEEP
+
+
 def test_a_directory_flood_after_a_tiffs_pixels_is_refused() -> None:
     # strips first, then the file's directories (14,000 entries) and a Photoshop block holding
     # an EXIF structure of 7,000 more: each under the limit, the file over it

@@ -595,8 +595,12 @@ def _plausible_ifd(block: Buffer, at: int, order: str) -> bool:
 # Bytes per count of each TIFF field type (1-13, and BigTIFF's 16-18 that some writers use)
 _TIFF_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 _PIXEL_TAGS = {0x0111: 0x0117, 0x0144: 0x0145}  # strip and tile offsets -> their byte counts
-# Pointers the blanking cannot follow (a maker note's, a DNG's private data): data anywhere
-_OPAQUE_TAGS = frozenset({0x927C, 0xC634})
+# Pointers this does not follow, to directories or data anywhere: a maker note, a DNG's private
+# data, and the other directory pointers ExifTool follows in a TIFF (global parameters, Kodak,
+# Leaf, Hasselblad, profile, Nikon and KDC directories)
+_OPAQUE_TAGS = frozenset(
+    {0x927C, 0xC634, 0x0190, 0x8290, 0x888A, 0xC519, 0xC51B, 0xC6F5, 0xC7D5, 0xFE00}
+)
 _TIFF_POINTERS = frozenset({0x014A, 0x8769, 0x8825, 0xA005})  # SubIFDs, Exif, GPS, Interop
 
 
