@@ -37,7 +37,7 @@ from exif_service.store.blobs import Blobs
 from exif_service.store.models import Extraction, FileRecord, LibraryFile
 
 LIMIT = 3  # the Pro plan's day, made short so that a test can use it up
-HELD_S = 2.0  # how long a `late` charge is held on its way to the store
+HELD_S = 3.0  # how long a `late` charge is held on its way: far longer than reading a small photo
 _SETTINGS = {
     "pro_daily_limit": str(LIMIT),
     "store_read_timeout_s": "10",  # longer than a held call: `late` is slow, not failed
