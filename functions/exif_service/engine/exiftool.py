@@ -227,8 +227,8 @@ class ExifToolProcess:
         self.kill()
 
 
-# What the first read of a file loads into perl: a 40-byte JPEG whose EXIF names a Make, read as
-# the extract's read does
+# Read once by each process at launch, so that perl has loaded what reading a JPEG's EXIF as JSON
+# needs before the first request's file: 40 bytes whose EXIF names a Make
 _WARMUP_JPEG = (
     b"\xff\xd8\xff\xe1\x00\x22Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00"
     b"\x0f\x01\x02\x00\x02\x00\x00\x00x\x00\x00\x00\x00\x00\x00\x00\xff\xd9"
