@@ -54,14 +54,22 @@ _ENV = {
 
 _PEAK_TREE = """
 def _peak_tree():
-    # peak resident memory (VmHWM) of this process and its children, in bytes
+    # peak resident memory (VmHWM) of this process and its children, in bytes; a thread or a
+    # process that ends while this reads /proc is skipped
     from pathlib import Path
+
+    def read(path):
+        try:
+            return path.read_text()
+        except OSError:
+            return ""
+
     pids, total = [str(__import__("os").getpid())], 0
     for pid in pids:
         for task in Path(f"/proc/{pid}/task").glob("*"):
-            pids += (task / "children").read_text().split()
+            pids += read(task / "children").split()
     for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in read(Path(f"/proc/{pid}/status")).splitlines():
             if line.startswith("VmHWM:"):
                 total += int(line.split()[1]) * 1024
     return total
