@@ -51,7 +51,8 @@ def _unchanged(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-# what X-Ray's patch_all() instruments, less what the functions import at init anyway
+# what the X-Ray SDK's patch_all() instruments (X-Ray's name: module), less what the functions
+# import at init anyway
 _TRACED_AT_INIT = ("botocore", "pynamodb")
 _TRACED_ON_IMPORT = {
     "requests": "requests",
@@ -80,13 +81,13 @@ def _tracer() -> Tracer | Untraced:
 
 
 def _patcher(patch_name: str) -> Callable[[Any], None]:
-    def patch(_module: Any) -> None:
+    def instrument(_module: Any) -> None:
         from aws_xray_sdk.core import patch
 
         # as patch_all() does: a library X-Ray cannot instrument is left as it is
         patch([patch_name], raise_errors=False)
 
-    return patch
+    return instrument
 
 
 logger = Logger(service="exif-service")
