@@ -51,9 +51,9 @@ def _unchanged(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-# what the X-Ray SDK's patch_all() instruments (X-Ray's name: module), less what the functions
-# import at init anyway
+# instrumented with the tracer: every function imports them at init anyway
 _TRACED_AT_INIT = ("botocore", "pynamodb")
+# the rest of what the X-Ray SDK's patch_all() covers (its name: the module), each once imported
 _TRACED_ON_IMPORT = {
     "requests": "requests",
     "httpx": "httpx",
