@@ -11,7 +11,8 @@
    Lambda's read-only /var/task, where every module is compiled on every cold start (`make
    build` compiles them into the package). And once as packaged: the libraries installed here
    that functions/requirements.txt does not ship (awscrt, pyOpenSSL, blinker, ...: botocore and
-   pynamodb use them when present) cannot be imported, as on Lambda.
+   pynamodb use them when present) cannot be imported, as on Lambda, and botocore has only the
+   service models `make build` keeps.
 3. Peak memory of the extract function: the interpreter and its ExifTool processes (VmHWM),
    after the first request and three of `--large` (a file as large as a synchronous request
    carries on AWS).
@@ -26,6 +27,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -36,6 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import botocore
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,6 +252,21 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _trimmed_botocore(folder: Path) -> Path:
+    """A copy of botocore holding only the service models `make build` keeps in the package
+    (LAMBDA_AWS_SERVICES in the Makefile), in `folder`, which goes first on the path."""
+    found = re.search(r"^LAMBDA_AWS_SERVICES\s*:=\s*(.+)$", (ROOT / "Makefile").read_text(), re.M)
+    kept = set(found.group(1).split()) if found else set()
+    source = Path(botocore.__file__).parent
+    dropped = {p.name for p in (source / "data").iterdir() if p.is_dir() and p.name not in kept}
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        return dropped & set(names) if Path(directory) == source / "data" else set()
+
+    shutil.copytree(source, folder / "botocore", ignore=ignore)
+    return folder
+
+
 def first_request(
     large: Path | None = None,
     preload: bool = False,
@@ -259,7 +277,8 @@ def first_request(
     peak memory (bytes) of it and its ExifTool processes, after `large` too when given.
     `preload`: boto3 and pynamodb are imported before the clock starts. `bytecode=False`: no
     `.pyc` is read or written, every module is compiled from source (a read-only package
-    without `__pycache__`). `packaged`: only the Lambda package's libraries can be imported."""
+    without `__pycache__`). `packaged`: only the Lambda package's libraries can be imported,
+    and botocore has only the service models the package keeps."""
     with _moto_server() as endpoint, tempfile.TemporaryDirectory() as folder:
         no_cache = Path(folder) / "no-pycache"
         no_cache.mkdir()
@@ -272,9 +291,14 @@ def first_request(
         code = _FIRST_REQUEST.replace("__KEY__", repr(setup.stdout.strip().splitlines()[-1]))
         code = code.replace("__SMALL__", repr(str(small))).replace("__PRELOAD__", str(preload))
         code = code.replace("__LARGE__", repr(str(large) if large else ""))
+        env: dict[str, str] = {} if bytecode else compiling
         if packaged:
             code = _NOT_PACKAGED.replace("__HIDDEN__", repr(set(not_packaged()))) + code
-        done = _run(code, endpoint, None if bytecode else compiling)
+            trimmed = _trimmed_botocore(Path(folder) / "package")
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(trimmed), os.environ.get("PYTHONPATH", "")) if p
+            )
+        done = _run(code, endpoint, env)
     lines = [line for line in done.stderr.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         return None
