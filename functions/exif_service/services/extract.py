@@ -78,8 +78,9 @@ def run_extraction(
 ) -> Job:
     """The completed extraction job of a local file (not stored yet)."""
     # The file is not kept, so a later lookup with `?struct=true` can only answer from the
-    # record: the structured XMP group is read now (one extra XMP-only read, about 3 ms warm,
-    # for files with XMP) and stored beside the flat groups only when it reads differently
+    # record: the structured XMP group is taken now, from the same ExifTool read as the flat
+    # report (engine/operations.py; a second read only for the shapes domain/structures.py
+    # cannot split with certainty), and stored beside the flat groups only when it reads differently
     # (structures, or one-item lists the flat form shows as a value). It lives in the same
     # report document, so store/jobs.py's spill to S3 covers both when they outgrow an item.
     report = read_metadata(pool, local.path, file_name=local.file_name, structures=True)
