@@ -9,15 +9,16 @@ fresh data folder, once per mode:
 
 In each mode one client sends the writes a request makes: a usage counter's conditional
 UpdateItem (ADD), a history row's PutItem (about 1 KB), and an S3 PutObject of a cleaned file;
-every call is timed and the median kept, and two clients send PutItems at once (`c=2 /s`:
-concurrent writers share an fsync); the modes alternate over a few rounds and each
-mode's best round is kept. Reads are not journaled, so they cost nothing here.
+every call is timed and the median kept; then a camera-size S3 PutObject (4.6 MB by default, a
+cleaned camera JPEG's size) with the child's CPU per put; and two clients send PutItems at
+once (`c=2 /s`: concurrent writers share an fsync); the modes alternate over a few rounds and
+each mode's best round is kept. Reads are not journaled, so they cost nothing here.
 
 `child CPU` is the emulator child's own CPU time (user + system, from /proc) per DynamoDB
 write over the timed UpdateItem and PutItem calls: what each store call costs the machine,
-which a loaded machine's wall clock hides.
+which a loaded machine's wall clock hides; `big CPU ms` is the same per large PutObject.
 
-    python -m bench.journal [--writes 200] [--object-kb 100] [--rounds 2]
+    python -m bench.journal [--writes 200] [--object-kb 100] [--big-kb 4600] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Row:
     journal_bytes: int  # what the writes added to the journal
     concurrent_per_s: float  # PutItem per second with two clients at once
     child_cpu_ms: float | None  # the child's CPU per DynamoDB write (None: no /proc)
+    put_big_ms: float = 0.0  # S3 PutObject of a camera-size file, median
+    big_cpu_ms: float | None = None  # the child's CPU per camera-size PutObject
 
     @property
     def writes_per_s(self) -> float:
@@ -102,7 +105,7 @@ def _median_ms(call: Callable[[int], object], times: int) -> float:
     return statistics.median(spent)
 
 
-def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
+def measure_mode(mode: str, writes: int, object_bytes: int, big_bytes: int = 4600 * 1024) -> Row:
     from exif_service.store.aws import client
 
     with tempfile.TemporaryDirectory(prefix="exif-service-journal-") as tmp:
@@ -114,6 +117,7 @@ def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
             journal = data_dir / "data" / "journal"
             before = journal.stat().st_size if journal.exists() else 0
             body = os.urandom(object_bytes)
+            big = os.urandom(big_bytes)
             note = "x" * 900
 
             def update(i: int) -> object:
@@ -143,7 +147,15 @@ def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
                     ContentType="image/jpeg",
                 )
 
-            for warm in (update, put_item, put_object):
+            def put_big(i: int) -> object:
+                return s3.put_object(
+                    Bucket=settings.bucket,
+                    Key=f"results/bench/big-{i % 4}.jpg",
+                    Body=big,
+                    ContentType="image/jpeg",
+                )
+
+            for warm in (update, put_item, put_object, put_big):
                 warm(-1)
             start = time.perf_counter()
             with ThreadPoolExecutor(2) as pool:
@@ -158,6 +170,15 @@ def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
                 if cpu_before is None or cpu_after is None
                 else (cpu_after - cpu_before) * 1000 / (2 * writes)
             )
+            big_writes = max(4, writes // 10)
+            cpu_before = _cpu_s(pid)
+            put_big_ms = _median_ms(put_big, big_writes)
+            cpu_after = _cpu_s(pid)
+            big_cpu_ms = (
+                None
+                if cpu_before is None or cpu_after is None
+                else (cpu_after - cpu_before) * 1000 / big_writes
+            )
             row = Row(
                 mode=mode,
                 update_ms=update_ms,
@@ -166,16 +187,23 @@ def measure_mode(mode: str, writes: int, object_bytes: int) -> Row:
                 journal_bytes=(journal.stat().st_size if journal.exists() else 0) - before,
                 concurrent_per_s=concurrent_per_s,
                 child_cpu_ms=child_cpu_ms,
+                put_big_ms=put_big_ms,
+                big_cpu_ms=big_cpu_ms,
             )
     return row
 
 
-def measure(writes: int = 200, object_bytes: int = 100 * 1024, rounds: int = 2) -> list[Row]:
+def measure(
+    writes: int = 200,
+    object_bytes: int = 100 * 1024,
+    rounds: int = 2,
+    big_bytes: int = 4600 * 1024,
+) -> list[Row]:
     """Every mode (off, flushed, fsync) in alternating rounds, each mode's best median kept."""
     runs: dict[str, list[Row]] = {mode: [] for mode in MODES}
     for _ in range(rounds):
         for mode in MODES:
-            runs[mode].append(measure_mode(mode, writes, object_bytes))
+            runs[mode].append(measure_mode(mode, writes, object_bytes, big_bytes))
     return [
         Row(
             mode=mode,
@@ -185,6 +213,8 @@ def measure(writes: int = 200, object_bytes: int = 100 * 1024, rounds: int = 2) 
             journal_bytes=rows[0].journal_bytes,
             concurrent_per_s=max(r.concurrent_per_s for r in rows),
             child_cpu_ms=_least([r.child_cpu_ms for r in rows]),
+            put_big_ms=min(r.put_big_ms for r in rows),
+            big_cpu_ms=_least([r.big_cpu_ms for r in rows]),
         )
         for mode, rows in runs.items()
     ]
@@ -201,7 +231,7 @@ def show(rows: list[Row]) -> None:
     print(  # noqa: T201 - the bench's report
         f"{'journal':<9}{'UpdateItem ms':>15}{'PutItem ms':>12}{'PutObject ms':>14}"
         f"{'writes/s':>10}{'c=2 /s':>8}{'+ms/write':>11}{'journal MB':>12}"
-        f"{'child CPU ms/call':>19}"
+        f"{'child CPU ms/call':>19}{'big put ms':>12}{'big CPU ms':>12}"
     )
     for row in rows:
         extra = statistics.mean(
@@ -216,6 +246,8 @@ def show(rows: list[Row]) -> None:
             f"{row.writes_per_s:>10.0f}{row.concurrent_per_s:>8.0f}{extra:>+11.2f}"
             f"{row.journal_bytes / 1e6:>12.1f}"
             + (f"{row.child_cpu_ms:>19.2f}" if row.child_cpu_ms is not None else f"{'-':>19}")
+            + f"{row.put_big_ms:>12.2f}"
+            + (f"{row.big_cpu_ms:>12.2f}" if row.big_cpu_ms is not None else f"{'-':>12}")
         )
 
 
@@ -223,9 +255,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.journal", description=__doc__)
     parser.add_argument("--writes", type=int, default=200, help="timed writes of each kind")
     parser.add_argument("--object-kb", type=int, default=100, help="size of each S3 put")
+    parser.add_argument("--big-kb", type=int, default=4600, help="size of each large S3 put")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per mode")
     args = parser.parse_args()
-    show(measure(args.writes, args.object_kb * 1024, args.rounds))
+    show(measure(args.writes, args.object_kb * 1024, args.rounds, args.big_kb * 1024))
     return 0
 
 
