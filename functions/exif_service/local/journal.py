@@ -310,14 +310,30 @@ def _what(record: Record) -> tuple[str, str]:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
-    from werkzeug.wsgi import get_input_stream
+    """The request's body, read once (the journal keeps it); moto is handed the same bytes."""
+    from werkzeug.exceptions import ClientDisconnected
+    from werkzeug.wsgi import get_content_length
 
-    body = get_input_stream(environ).read()
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        body: bytes = stream.read()  # the server ends the stream (its length or its chunks)
+    else:
+        length = get_content_length(environ) or 0
+        body = stream.read(length) if length else b""
+        if len(body) < length:  # the client went away inside the body: nothing to apply
+            raise ClientDisconnected()
+    _hand_over(environ, body)
+    return body
+
+
+def _hand_over(environ: dict[str, Any], body: bytes) -> None:
+    """Give moto `body` as the request's stream. Marked as ended by the server, it reaches moto
+    unwrapped, and one read() of a BytesIO from its start returns `body` itself, not a copy
+    (werkzeug would otherwise read it again in 64 KB pieces and join them)."""
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    environ.pop("wsgi.input_terminated", None)
-    return body
+    environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is de-chunked now
+    environ["wsgi.input_terminated"] = True
 
 
 def _environ_for(record: Record) -> dict[str, Any]:
@@ -336,6 +352,5 @@ def _environ_for(record: Record) -> dict[str, Any]:
         "wsgi.run_once": False,
     }
     environ.update(record.environ)
-    environ["wsgi.input"] = io.BytesIO(record.body)
-    environ["CONTENT_LENGTH"] = str(len(record.body))
+    _hand_over(environ, record.body)
     return environ
