@@ -78,12 +78,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from exif_service.local.app import create_local_app
 
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            monkeypatch.setenv(name, value)
         with proxied_store(monkeypatch, **_SETTINGS) as proxy:
             photo = make_photo(tmp_path_factory.mktemp("overlap") / "photo.jpg")
             app = create_local_app()

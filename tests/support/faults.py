@@ -302,10 +302,18 @@ def relay(handler: BaseHTTPRequestHandler, upstream: str, body: bytes) -> None:
         handler.wfile.write(data)
 
 
+_TEST_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
 @contextmanager
 def proxied_store(monkeypatch: pytest.MonkeyPatch, **settings: str) -> Iterator[FaultProxy]:
     """moto's server behind a FaultProxy, with settings, boto3 clients and pynamodb pointed at
-    the proxy; `settings` are extra EXIF_SERVICE_* variables (`STORE_READ_TIMEOUT_S="1"`).
+    the proxy, with test credentials; `settings` are extra EXIF_SERVICE_* variables
+    (`STORE_READ_TIMEOUT_S="1"`).
 
     moto serialises item writes as DynamoDB does (`make_item_writes_atomic`).
     """
@@ -321,6 +329,8 @@ def proxied_store(monkeypatch: pytest.MonkeyPatch, **settings: str) -> Iterator[
     try:
         with FaultProxy(f"http://{host}:{port}") as proxy:
             monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+            for name, value in _TEST_CREDENTIALS.items():
+                monkeypatch.setenv(name, value)
             for name, value in settings.items():
                 monkeypatch.setenv(f"EXIF_SERVICE_{name.upper()}", value)
             get_settings.cache_clear()
