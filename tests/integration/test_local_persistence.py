@@ -81,6 +81,39 @@ def test_deleted_objects_leave_the_snapshot(tmp_path: Path) -> None:
     reset_clients()
 
 
+def test_objects_changed_after_a_prefetch_are_saved_as_they_are_at_the_save() -> None:
+    """A fold copies object bodies before it holds writes; what changes between the copy and
+    the save is saved as it is at the save, and blobs nobody uses are removed."""
+    import hashlib
+
+    from exif_service.local.persistence import Snapshot
+    from exif_service.store.blobs import Blobs
+
+    blobs_dir = get_settings().data_dir / "data" / "s3"
+    with mock_aws():
+        _fresh_store()
+        snapshot = Snapshot(get_settings())
+        Blobs().put_bytes("results/a/clean.jpg", b"first", "image/jpeg")
+        Blobs().put_bytes("results/b/gone.jpg", b"gone", "image/jpeg")
+        snapshot.prefetch()
+        assert (blobs_dir / hashlib.sha256(b"first").hexdigest()).exists()  # copied already
+        Blobs().put_bytes("results/a/clean.jpg", b"second", "image/png")
+        Blobs().delete("results/b/gone.jpg")
+        snapshot.save()
+        assert sorted(p.name for p in blobs_dir.iterdir()) == [
+            hashlib.sha256(b"second").hexdigest()
+        ]
+    with mock_aws():
+        _fresh_store()
+        Snapshot(get_settings()).restore()
+        s3, bucket = Blobs().s3, get_settings().bucket
+        obj = s3.get_object(Bucket=bucket, Key="results/a/clean.jpg")
+        assert obj["Body"].read() == b"second" and obj["ContentType"] == "image/png"
+        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        assert [o["Key"] for o in listed] == ["results/a/clean.jpg"]
+    reset_clients()
+
+
 def test_data_saved_in_the_layout_before_the_journal_is_restored_and_replaced() -> None:
     import hashlib
 

@@ -137,9 +137,14 @@ class LocalAws:
             self.app.journal = journal
 
     def _fold(self) -> None:
-        """Write a snapshot of everything and start an empty journal, with writes held."""
+        """Write a snapshot of everything and start an empty journal, with writes held.
+
+        The save loop checks the journal's size every few seconds and folds past
+        `local_journal_fold_bytes`; the object bodies (the slow part) are copied first, outside
+        the lock, so writes wait only for what changed meanwhile, the tables and the manifest."""
         if self._snapshot is None or self._journal is None or self.app is None:
             return
+        self._snapshot.prefetch()
         with self.app.lock:
             self._snapshot.save(folded=self._journal.id)
             self._journal.reset()

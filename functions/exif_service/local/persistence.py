@@ -71,6 +71,13 @@ class Snapshot:
         sync_dir(self.root)
         self._collect_garbage({entry["blob"] for entry in objects.values()})
 
+    def prefetch(self) -> None:
+        """Copy the objects changed since the last save into blobs now, while writes still
+        flow: the `save` that follows (with writes held) then reads only what changed in
+        between, not every camera-size file put since the last fold. Blobs never change once
+        written, and one no object uses is removed by that save."""
+        self._save_objects()
+
     def _save_objects(self) -> dict[str, dict[str, str]]:
         s3 = client("s3")
         manifest: dict[str, dict[str, str]] = {}
@@ -80,14 +87,18 @@ class Snapshot:
                 key, etag = obj["Key"], obj["ETag"]
                 known = self._objects.get(key)
                 if known is None or known[0] != etag or not (self.blobs / known[1]).exists():
-                    response = s3.get_object(Bucket=self.settings.bucket, Key=key)
+                    try:
+                        response = s3.get_object(Bucket=self.settings.bucket, Key=key)
+                    except s3.exceptions.NoSuchKey:
+                        continue  # deleted since the listing (a prefetch runs beside writes)
                     data = response["Body"].read()
                     blob = hashlib.sha256(data).hexdigest()
                     if not (self.blobs / blob).exists():
                         _write_durable(self.blobs / blob, data)
                         wrote = True
                     content_type = response.get("ContentType") or "application/octet-stream"
-                    known = (etag, blob, content_type)
+                    # the ETag of the bytes read: the object may have changed since the listing
+                    known = (response.get("ETag") or etag, blob, content_type)
                     self._objects[key] = known
                 manifest[key] = {"blob": known[1], "contentType": known[2]}
         for stale in set(self._objects) - set(manifest):
