@@ -299,6 +299,31 @@ def test_a_camera_size_object_survives_a_crash_and_a_clean_restart_byte_for_byte
 
 
 @pytest.mark.slow
+def test_a_presigned_post_upload_is_journaled_and_replayed_byte_for_byte(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser-style multipart POST (the upload grant's form) is parsed by moto from the
+    body the journal read, and replays the same after a crash."""
+    import requests
+
+    from exif_service.store.blobs import Blobs
+
+    data = os.urandom(1024 * 1024 + 17)
+    bucket = get_settings().bucket
+    grant = Blobs().s3.generate_presigned_post(bucket, "uploads/post/photo.jpg", ExpiresIn=600)
+    sent = requests.post(
+        grant["url"], data=grant["fields"], files={"file": ("photo.jpg", data)}, timeout=60
+    )
+    assert sent.status_code in (200, 201, 204), sent.text
+    again = _restart_in_process(monkeypatch, local_aws)
+    try:
+        obj = Blobs().s3.get_object(Bucket=bucket, Key="uploads/post/photo.jpg")
+        assert obj["Body"].read() == data
+    finally:
+        again.stop()
+
+
+@pytest.mark.slow
 def test_a_write_whose_client_left_mid_body_is_neither_applied_nor_journaled(
     local_aws: LocalAws,
 ) -> None:
