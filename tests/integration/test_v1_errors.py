@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import make_user
+from tests.support.fake_exiftool import write_fake_exiftool
 from tests.support.v1 import V1Stack, upload, v1_stack
 
 from exif_service.domain.errors import ServiceError
@@ -234,36 +235,17 @@ def test_failed_requests_do_not_use_up_the_daily_limit(
 
 # 500 ---------------------------------------------------------------------------------------
 
-# Answers `-ver` like a current ExifTool, then dies on every real command.
-DYING_EXIFTOOL = r"""
-import sys
-args = []
-for line in sys.stdin:
-    line = line.rstrip("\n")
-    if not line.startswith("-execute"):
-        args.append(line)
-        if args[-2:] == ["-stay_open", "False"]:
-            sys.exit(0)
-        continue
-    if args[0] != "-ver":
-        sys.exit(9)
-    sys.stdout.write("13.59\n{ready%s}\n" % line[len("-execute"):])
-    sys.stdout.flush()
-    sys.stderr.write(args[args.index("-echo4") + 1] + "\n")
-    sys.stderr.flush()
-    args = []
-"""
-
 
 @pytest.fixture
-def dying_engine(stack: V1Stack, tmp_path: Path) -> Iterator[Path]:
+def dying_engine(stack: V1Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The app's routes run on an ExifTool that dies on every file (a dependency override)."""
     from exif_service.engine.exiftool import ExifToolPool
     from exif_service.services.runtime import engine_pool
 
-    script = tmp_path / "secret-engine-dir" / "exiftool"
-    script.parent.mkdir()
-    script.write_text(DYING_EXIFTOOL)
+    # answers `-ver` like a current ExifTool, then dies on every real command
+    monkeypatch.setenv("FAKE_DIE_ON_READS", "1")
+    (tmp_path / "secret-engine-dir").mkdir()
+    script = write_fake_exiftool(tmp_path / "secret-engine-dir", "exiftool")
     pool = ExifToolPool(sys.executable, script, size=1, timeout=10.0)
     pool.start(13.50)
     overrides = stack.client.app.dependency_overrides  # type: ignore[attr-defined]

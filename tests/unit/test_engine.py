@@ -1,7 +1,7 @@
 """The ExifTool pool: reuse, timeouts, crashes, argument safety and the version floor.
 
-The real ExifTool where it matters; a tiny fake `-stay_open` script (run by this Python) where
-we need ExifTool to hang, die or claim an old version on demand.
+The real ExifTool where it matters; the fake `-stay_open` script of tests/support/fake_exiftool.py
+(run by this Python) where we need ExifTool to hang, die or claim an old version on demand.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.fake_exiftool import write_fake_exiftool
 from tests.support.media import make_jpeg
 
 from exif_service.domain.errors import EngineFailure, ServiceUnavailable, UnsafeTag
@@ -25,41 +26,10 @@ from exif_service.engine.operations import WriteTag, read_metadata, write_tags
 from exif_service.engine.workspace import workspace
 from exif_service.settings import get_settings
 
-# Speaks just enough of the -stay_open protocol: arguments one per line, `-echo4 TEXT` goes to
-# stderr and `-executeN` ends a command with `{readyN}` on stdout. Behaviour comes from the
-# arguments: HANG sleeps forever, DIE exits, `-ver` prints FAKE_VERSION; `-stay_open False`
-# leaves.
-FAKE_EXIFTOOL = r"""
-import os, sys, time
-version = os.environ.get("FAKE_VERSION", "13.59")
-args = []
-for line in sys.stdin:
-    line = line.rstrip("\n")
-    if not line.startswith("-execute"):
-        args.append(line)
-        if args[-2:] == ["-stay_open", "False"]:
-            sys.exit(0)
-        continue
-    if "HANG" in args:
-        open(os.environ["FAKE_HANG_FLAG"], "w").close()
-        time.sleep(3600)
-    if "DIE" in args or os.environ.get("FAKE_ALWAYS_DIE"):
-        sys.exit(3)
-    if "-ver" in args:
-        sys.stdout.write(version + "\n")
-    if "-echo4" in args:
-        sys.stderr.write(args[args.index("-echo4") + 1] + "\n")
-        sys.stderr.flush()
-    sys.stdout.write("{ready%s}\n" % line[len("-execute"):])
-    sys.stdout.flush()
-    args = []
-"""
-
 
 @pytest.fixture
 def fake_exiftool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    script = tmp_path / "fake-exiftool.py"
-    script.write_text(FAKE_EXIFTOOL)
+    script = write_fake_exiftool(tmp_path)
     monkeypatch.setenv("FAKE_HANG_FLAG", str(tmp_path / "hanging"))
     return script
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.fake_exiftool import write_fake_exiftool
 from tests.support.media import make_jpeg
 
 from exif_service.domain.errors import ServiceUnavailable
@@ -19,41 +20,11 @@ from exif_service.engine.exiftool import ExifToolPool, get_pool, launch_pool, sh
 from exif_service.engine.operations import read_metadata
 from exif_service.settings import get_settings
 
-# The -stay_open protocol as tests/unit/test_engine.py's fake speaks it. `-ver` prints the version
-# and reading a file prints it as ExifTool's JSON does, but only once the file FAKE_GATE names
-# exists: a launch that waited for its answer would hang on it (and time out) instead of
-# returning. Every file it is given is listed in FAKE_READS.
-FAKE_EXIFTOOL = r"""
-import os, sys, time
-args = []
-for line in sys.stdin:
-    line = line.rstrip("\n")
-    if not line.startswith("-execute"):
-        args.append(line)
-        if args[-2:] == ["-stay_open", "False"]:
-            sys.exit(0)
-        continue
-    while not os.path.exists(os.environ["FAKE_GATE"]):
-        time.sleep(0.01)
-    version = os.environ.get("FAKE_VERSION", "13.59")
-    files = [a for a in args if a.startswith("/")]
-    with open(os.environ["FAKE_READS"], "a") as reads:
-        reads.writelines(f + "\n" for f in files)
-    if "-ver" in args:
-        sys.stdout.write(version + "\n")
-    elif files:
-        sys.stdout.write('[{"ExifTool:ExifToolVersion": %s}]\n' % version)
-    sys.stderr.write(args[args.index("-echo4") + 1] + "\n")
-    sys.stderr.flush()
-    sys.stdout.write("{ready%s}\n" % line[len("-execute"):])
-    sys.stdout.flush()
-    args = []
-"""
-
 
 @pytest.fixture
 def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The file that lets the fake ExifTool answer once it exists."""
+    """The file that lets the fake ExifTool answer once it exists (a launch that waited for its
+    answer would hang on it instead of returning); every file it reads is listed in FAKE_READS."""
     monkeypatch.setenv("FAKE_GATE", str(tmp_path / "gate"))
     monkeypatch.setenv("FAKE_READS", str(tmp_path / "reads"))
     return tmp_path / "gate"
@@ -61,8 +32,7 @@ def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def fake_pool(tmp_path: Path) -> Iterator[ExifToolPool]:
-    script = tmp_path / "fake-exiftool.py"
-    script.write_text(FAKE_EXIFTOOL)
+    script = write_fake_exiftool(tmp_path)
     pool = ExifToolPool(sys.executable, script, size=2, timeout=5.0)
     yield pool
     pool.close()
