@@ -66,6 +66,24 @@ class PlaceWire(_Wire):
     distance_km: float | None = Field(alias="distanceKm", description="from the file's position")
 
 
+class ProvenanceFields(BaseModel):
+    """The members a metadata answer carries after its groups: the provenance always, the place
+    and local capture time with `?geolocation=true` (v1 extract, the public viewer)."""
+
+    provenance: ProvenanceWire | None = Field(
+        default=None, description="Content Credentials and whether a model made it"
+    )
+    place: PlaceWire | None = Field(
+        default=None, description="with `?geolocation=true`: the nearest city to the position"
+    )
+    captured_at_local: str | None = Field(
+        default=None,
+        alias="capturedAtLocal",
+        description="with `?geolocation=true`: a capture time the file gave without a zone, "
+        "with the place's offset",
+    )
+
+
 def provenance_body(report: MetadataReport) -> dict[str, Any]:
     """The report's provenance as the wire shows it."""
     wire = ProvenanceWire.model_validate(report.provenance.to_dict())

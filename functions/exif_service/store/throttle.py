@@ -65,15 +65,7 @@ def add_attempt(subject: str, now: float, window_s: int, keep_s: int) -> Count:
             subject, [ThrottleState.attempts.add(1), ThrottleState.ttl.set(expires)], in_window
         )
         if counted is None:
-            counted = _update(
-                subject,
-                [
-                    ThrottleState.attempts.set(1),
-                    ThrottleState.window_start.set(now),
-                    ThrottleState.ttl.set(expires),
-                ],
-                stale,
-            )
+            counted = _open_window(subject, now, expires, stale)
         if counted is not None:
             return _count(counted)
     raise RuntimeError(f"could not count an attempt for {subject!r}")  # pragma: no cover
@@ -95,15 +87,7 @@ def take_free_attempt(
         stale = ThrottleState.subject.does_not_exist() | (
             (ThrottleState.window_start <= now - window_s) & unlocked
         )
-        counted = _update(
-            subject,
-            [
-                ThrottleState.attempts.set(1),
-                ThrottleState.window_start.set(now),
-                ThrottleState.ttl.set(expires),
-            ],
-            stale,
-        )
+        counted = _open_window(subject, now, expires, stale)
     return int(counted.attempts) if counted is not None else None
 
 
@@ -150,6 +134,18 @@ def lock_until(subject: str, until: float, keep_s: int) -> None:
 
 def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
+
+
+def _open_window(
+    subject: str, now: float, expires: datetime, condition: Condition
+) -> ThrottleState | None:
+    """Start a new window holding this one attempt, where `condition` says the old one is over."""
+    actions = [
+        ThrottleState.attempts.set(1),
+        ThrottleState.window_start.set(now),
+        ThrottleState.ttl.set(expires),
+    ]
+    return _update(subject, actions, condition)
 
 
 def _update(subject: str, actions: Sequence[Action], condition: Condition) -> ThrottleState | None:

@@ -15,7 +15,7 @@ from pydantic.config import JsonDict
 
 from exif_service.api.openapi import wire_config
 from exif_service.api.privacy import PrivacyBody, privacy_body
-from exif_service.api.provenance import PlaceWire, ProvenanceWire, place_body, provenance_body
+from exif_service.api.provenance import ProvenanceFields, place_body, provenance_body
 from exif_service.domain.fields import GeoPoint
 from exif_service.domain.provenance import Located
 from exif_service.domain.report import MetadataReport
@@ -34,22 +34,13 @@ class Gps(_Wire):
     lng: float
 
 
-class ViewExifResponse(_Wire):
+class _ViewExifGroups(_Wire):
     ok: bool = True
     metadata: dict[str, Any]
     gps: Gps | None = None
-    provenance: ProvenanceWire | None = Field(
-        default=None, description="Content Credentials and whether a model made it"
-    )
-    place: PlaceWire | None = Field(
-        default=None, description="with `?geolocation=true`: the nearest city to the position"
-    )
-    captured_at_local: str | None = Field(
-        default=None,
-        alias="capturedAtLocal",
-        description="with `?geolocation=true`: a capture time the file gave without a zone, "
-        "with the place's offset",
-    )
+
+
+class ViewExifResponse(ProvenanceFields, _ViewExifGroups):  # the groups' members come first
     privacy: PrivacyBody | None = Field(
         default=None, description="with `?privacy=true`: the file's privacy report"
     )

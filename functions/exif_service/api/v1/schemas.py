@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exif_service.api.openapi import wire_config
 from exif_service.api.privacy import PrivacyBody, privacy_body
-from exif_service.api.provenance import PlaceWire, ProvenanceWire, place_body, provenance_body
+from exif_service.api.provenance import ProvenanceFields, place_body, provenance_body
 from exif_service.api.v1.errors import SURFACE
 from exif_service.domain.jobs import Job
 from exif_service.domain.provenance import Located
@@ -194,7 +194,7 @@ V1_ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
 _GROUP: dict[str, Any] = {"type": "object", "additionalProperties": True}
 
 
-class V1Metadata(_Doc):
+class V1Metadata(_Doc, ProvenanceFields):
     """Tags by family-0 group (File, exif, iptc, xmp, ICC_Profile, ...), then provenance, and
     with `?geolocation=true` the place and local capture time."""
 
@@ -203,19 +203,6 @@ class V1Metadata(_Doc):
         populate_by_name=True,
         extra="allow",
         json_schema_extra={"additionalProperties": _GROUP},
-    )
-
-    provenance: ProvenanceWire | None = Field(
-        default=None, description="Content Credentials and whether a model made it"
-    )
-    place: PlaceWire | None = Field(
-        default=None, description="with `?geolocation=true`: the nearest city to the position"
-    )
-    captured_at_local: str | None = Field(
-        default=None,
-        alias="capturedAtLocal",
-        description="with `?geolocation=true`: a capture time the file gave without a zone, "
-        "with the place's offset",
     )
 
 
